@@ -1,0 +1,33 @@
+"""gptchat: a ChatGPT look-alike web UI for your Python LLM handler.
+
+Example::
+
+    from gptchat import app
+
+    @app.handle_send_message
+    def on_message(messages):
+        app.update_message({"role": "assistant", "content": "Hello!"})
+
+    app.run_app(port=5002)
+"""
+
+from __future__ import annotations
+
+from .chat_app import ChatApp, SendMessageHandler
+from .errors import ConfigError, GPTChatError, NoActiveRunError, StopGeneration
+
+__all__ = [
+    "ChatApp",
+    "ConfigError",
+    "GPTChatError",
+    "NoActiveRunError",
+    "SendMessageHandler",
+    "StopGeneration",
+    "__version__",
+    "app",
+]
+
+__version__ = "0.1.0"
+
+#: The ready-made app most programs use.
+app = ChatApp()

@@ -1,0 +1,144 @@
+"""Folding OpenAI stream deltas into messages: the merge rules, pure and in place.
+
+The rules are those of ``shared/fixtures/openai-streams/README.md`` (openai-python's
+stream accumulator, with its four deliberate deviations); the browser's
+``client/src/core/merge.ts`` implements the same ones, and both run the same vectors.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+# Keys whose string fragments concatenate (rule 3); other strings do too unless listed
+# in _REPLACE. Restated ids and names are handled separately (_append_unless_restated).
+_REPLACE = frozenset({"role", "type"})
+# Chunk-level keys that are never message data (rule 10), should a whole chunk slip in.
+_NOT_MESSAGE = frozenset({"obfuscation", "index", "logprobs", "finish_reason"})
+
+
+def new_message() -> dict[str, Any]:
+    """An empty accumulator for :func:`merge_delta`."""
+    return {}
+
+
+def _append_unless_restated(acc: dict[str, Any], key: str, fragment: str) -> None:
+    # Some servers restate the whole id/name on every fragment: a fragment equal to
+    # what we have is a restatement, anything else is appended.
+    current = acc.get(key)
+    if current is None:
+        acc[key] = fragment
+    elif fragment != current:
+        acc[key] = current + fragment
+
+
+def _merge_function(acc: dict[str, Any], delta: Mapping[str, Any], restate: bool) -> None:
+    name = delta.get("name")
+    if isinstance(name, str):
+        if restate:
+            _append_unless_restated(acc, "name", name)
+        else:
+            acc["name"] = acc.get("name", "") + name
+    args = delta.get("arguments")
+    if isinstance(args, str):
+        acc["arguments"] = acc.get("arguments", "") + args
+
+
+def _merge_tool_calls(acc: dict[str, Any], entries: list[Any]) -> None:
+    calls: dict[int, dict[str, Any]] = acc.setdefault("_calls", {})
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, Mapping):
+            continue
+        index = entry.get("index")
+        if not isinstance(index, int):
+            # A complete message's calls carry no index: their position is their index.
+            index = position
+        call = calls.get(index)
+        if call is None:
+            call = calls[index] = {"index": index}
+        call_id = entry.get("id")
+        if isinstance(call_id, str):
+            _append_unless_restated(call, "id", call_id)
+        if entry.get("type") is not None:
+            call["type"] = entry["type"]
+        function = entry.get("function")
+        if isinstance(function, Mapping):
+            _merge_function(call.setdefault("function", {}), function, restate=True)
+
+
+def merge_delta(acc: dict[str, Any], delta: Mapping[str, Any]) -> None:
+    """Apply one delta (or a whole message) to ``acc`` in place.
+
+    Missing or null keys change nothing; text concatenates verbatim; the first
+    role wins; tool calls merge by their ``index``. ``delta`` is never mutated,
+    and nothing of it is shared with ``acc`` but immutable strings.
+    """
+    for key, value in delta.items():
+        if value is None or key in _NOT_MESSAGE:
+            continue
+        if key == "role":
+            acc.setdefault("role", value)
+        elif key == "tool_calls":
+            if isinstance(value, list):
+                _merge_tool_calls(acc, value)
+        elif key == "function_call":
+            if isinstance(value, Mapping):
+                _merge_function(acc.setdefault("function_call", {}), value, restate=False)
+        elif isinstance(value, str) and key not in _REPLACE:
+            current = acc.get(key)
+            acc[key] = value if not isinstance(current, str) else current + value
+        else:
+            # Content parts, numbers, objects: the latest value wins, copied so that
+            # later merges never reach into the caller's data.
+            acc[key] = copy.deepcopy(value)
+
+
+def finish_message(acc: Mapping[str, Any]) -> dict[str, Any]:
+    """A clean OpenAI message from an accumulator (a copy; ``acc`` may keep growing).
+
+    The role defaults to ``"assistant"``; tool calls come sorted by index, without
+    it, so the message can go straight back to OpenAI as part of ``messages``.
+    """
+    message: dict[str, Any] = {"role": acc.get("role", "assistant")}
+    for key, value in acc.items():
+        if key in ("role", "_calls"):
+            continue
+        message[key] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+    calls = acc.get("_calls")
+    if calls:
+        message["tool_calls"] = [
+            {k: copy.deepcopy(v) for k, v in calls[i].items() if k != "index"}
+            for i in sorted(calls)
+        ]
+    if message["role"] == "assistant":
+        message.setdefault("content", None)
+    return message
+
+
+def fold_choices(choices: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Fold the streamed choices of one index into one complete choice dict."""
+    acc = new_message()
+    index = 0
+    finish_reason: str | None = None
+    logprobs: dict[str, list[Any]] | None = None
+    for choice in choices:
+        index = choice.get("index", index)
+        delta = choice.get("delta")
+        if isinstance(delta, Mapping):
+            merge_delta(acc, delta)
+        if choice.get("finish_reason") is not None:
+            finish_reason = choice["finish_reason"]
+        lp = choice.get("logprobs")
+        if isinstance(lp, Mapping):
+            logprobs = logprobs or {}
+            for key in ("content", "refusal"):
+                if isinstance(lp.get(key), list):
+                    logprobs.setdefault(key, []).extend(copy.deepcopy(lp[key]))
+    message = finish_message(acc)
+    if finish_reason is None and "function_call" in message:
+        finish_reason = "function_call"
+    result: dict[str, Any] = {"index": index, "finish_reason": finish_reason, "message": message}
+    if logprobs is not None:
+        result["logprobs"] = logprobs
+    return result

@@ -1,0 +1,72 @@
+"""Every event the server sends goes through :class:`Emitter`, one method per event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .protocol import ErrorCode, RunStatus, ServerEvent
+
+
+class Emitter:
+    """Sends typed server events to one Socket.IO client at a time (never broadcasts)."""
+
+    def __init__(self, socketio: Any) -> None:
+        self._socketio = socketio
+
+    def _emit(self, event: str, payload: dict[str, Any], sid: str) -> None:
+        if not sid:
+            # socketio.emit(to=None) would broadcast to every client: never do that.
+            raise ValueError("refusing to emit without a target sid")
+        self._socketio.emit(event, payload, to=sid)
+
+    def config(self, sid: str, payload: dict[str, Any]) -> None:
+        """Send the UI configuration."""
+        self._emit(ServerEvent.CONFIG, payload, sid)
+
+    def run_started(self, sid: str, conversation_id: str, run_id: str) -> None:
+        """Tell the tab that the handler started."""
+        self._emit(
+            ServerEvent.RUN_STARTED, {"conversation_id": conversation_id, "run_id": run_id}, sid
+        )
+
+    def message_delta(
+        self,
+        sid: str,
+        conversation_id: str,
+        run_id: str,
+        message_id: str,
+        seq: int,
+        deltas: list[dict[str, Any]],
+    ) -> None:
+        """Send consecutive deltas of one message, the first numbered ``seq``."""
+        payload = {
+            "conversation_id": conversation_id,
+            "run_id": run_id,
+            "message_id": message_id,
+            "seq": seq,
+            "deltas": deltas,
+        }
+        self._emit(ServerEvent.MESSAGE_DELTA, payload, sid)
+
+    def run_finished(
+        self, sid: str, conversation_id: str, run_id: str, status: RunStatus, error: str | None
+    ) -> None:
+        """Tell the tab that the handler ended, and how."""
+        payload = {
+            "conversation_id": conversation_id,
+            "run_id": run_id,
+            "status": status,
+            "error": error,
+        }
+        self._emit(ServerEvent.RUN_FINISHED, payload, sid)
+
+    def run_snapshot(self, sid: str, payload: dict[str, Any]) -> None:
+        """Send the folded state of a run to a tab that (re)connected."""
+        self._emit(ServerEvent.RUN_SNAPSHOT, payload, sid)
+
+    def error(
+        self, sid: str, code: ErrorCode, message: str, conversation_id: str | None = None
+    ) -> None:
+        """Tell the tab that something it sent was refused."""
+        payload = {"code": code, "message": message, "conversation_id": conversation_id}
+        self._emit(ServerEvent.ERROR, payload, sid)

@@ -1,0 +1,38 @@
+"""Exceptions raised by gptchat.
+
+Hierarchy::
+
+    GPTChatError
+    ├── ConfigError (also ValueError)       set_config() got an unknown key or a bad value
+    ├── NoActiveRunError (also RuntimeError) update_message() called outside a handler run
+    └── StopGeneration                       the user pressed stop or left: unwind the handler
+
+Misuse of the API (a handler with the wrong signature, a delta with no id, an
+object that is not a message) raises plain ``TypeError``/``ValueError``.
+"""
+
+from __future__ import annotations
+
+
+class GPTChatError(Exception):
+    """Base class of every exception gptchat raises on purpose."""
+
+
+class ConfigError(GPTChatError, ValueError):
+    """``set_config()`` got an unknown key or a value of the wrong type."""
+
+
+class NoActiveRunError(GPTChatError, RuntimeError):
+    """A call that needs a running handler was made outside one."""
+
+
+class StopGeneration(GPTChatError):
+    """Raised by ``update_message()`` once the reply should stop.
+
+    That is when the user pressed stop, or the browser left and did not come back
+    within the reconnect grace period. A handler written as a plain loop of
+    ``update_message()`` calls needs no code for it: gptchat catches this
+    exception around the handler and finishes the reply as *stopped*, keeping
+    what was sent so far. A handler that must clean up can catch it (and
+    re-raise), or poll :meth:`gptchat.ChatApp.stop_requested`.
+    """

@@ -1,0 +1,252 @@
+"""The Socket.IO wire protocol between the browser and the server.
+
+This module is the single source of truth for event names and payload shapes.
+``scripts/gen_protocol.py`` turns it into ``client/src/protocol.gen.ts``, and a
+test fails when the two drift apart.
+
+Incoming payloads (client to server) are validated with these models; outgoing
+payloads are built as plain dicts of the same shape, for speed.
+
+Flow of one reply::
+
+    client                              server
+    send_message {conversation_id, messages}  ->
+                                        <-  run_started {conversation_id, run_id}
+                                        <-  message_delta {message_id, seq, deltas}  (many)
+    stop {conversation_id}              ->  (optional)
+                                        <-  run_finished {status, error}
+
+``seq`` numbers the deltas of one message from 1, so a client that reconnects
+(``resume``) and receives a ``run_snapshot`` can drop deltas it already has.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# -- event names ---------------------------------------------------------------
+
+
+class ClientEvent:
+    """Events the browser sends to the server."""
+
+    SEND_MESSAGE: Final = "send_message"
+    STOP: Final = "stop"
+    RESUME: Final = "resume"
+
+
+class ServerEvent:
+    """Events the server sends to the browser."""
+
+    CONFIG: Final = "config"
+    RUN_STARTED: Final = "run_started"
+    MESSAGE_DELTA: Final = "message_delta"
+    RUN_FINISHED: Final = "run_finished"
+    RUN_SNAPSHOT: Final = "run_snapshot"
+    ERROR: Final = "error"
+
+
+# -- OpenAI-format messages ------------------------------------------------------
+
+Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
+RunStatus = Literal["running", "done", "stopped", "error"]
+ErrorCode = Literal[
+    "invalid_payload", "unknown_event", "busy", "handler_error", "not_found", "limit"
+]
+
+ConversationId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
+MessageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _OpenModel(BaseModel):
+    # OpenAI adds fields over time and providers add their own (reasoning_content, ...):
+    # keep them rather than reject a message the SDK itself would accept.
+    model_config = ConfigDict(extra="allow")
+
+
+class FunctionCall(_OpenModel):
+    """A function call: a name and its JSON arguments as text."""
+
+    name: str
+    arguments: str
+
+
+class ToolCall(_OpenModel):
+    """One call of an assistant message's ``tool_calls``."""
+
+    id: str
+    type: Literal["function"] = "function"
+    function: FunctionCall
+
+
+class ImageURL(_Model):
+    """The image of an ``image_url`` content part: an http(s) or data URL."""
+
+    url: str
+    detail: Literal["auto", "low", "high"] | None = None
+
+
+class TextPart(_Model):
+    """A text content part."""
+
+    type: Literal["text"]
+    text: str
+
+
+class ImagePart(_Model):
+    """An image content part."""
+
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+
+
+class ChatMessage(_OpenModel):
+    """A complete message in OpenAI Chat Completions format."""
+
+    role: Role
+    content: str | list[ContentPart] | None = None
+    name: str | None = None
+    tool_calls: list[ToolCall] | None = None
+    tool_call_id: str | None = None
+    function_call: FunctionCall | None = None
+    refusal: str | None = None
+
+
+class ConversationMessage(_Model):
+    """A message of a conversation as the browser keeps it: an id and the message."""
+
+    id: MessageId
+    message: ChatMessage
+
+
+# -- client to server -----------------------------------------------------------
+
+
+class SendMessage(_Model):
+    """Ask the server to run the handler on a whole conversation."""
+
+    conversation_id: ConversationId
+    messages: list[ConversationMessage] = Field(min_length=1)
+
+
+class Stop(_Model):
+    """Ask the server to stop the conversation's running handler."""
+
+    conversation_id: ConversationId
+
+
+class Resume(_Model):
+    """After a (re)connect: ask for the conversation's in-flight or last reply."""
+
+    conversation_id: ConversationId
+
+
+# -- server to client -----------------------------------------------------------
+
+
+class FunctionDisplay(_Model):
+    """How the browser shows the calls of one function."""
+
+    header: str | None = None
+    hide_header: bool = False
+    arguments_title: str = "Arguments"
+    result_title: str = "Result"
+    result_type: Literal["text", "markdown", "json", "code"] = "text"
+    result_language: str | None = None
+
+
+class UIConfig(_Model):
+    """The browser's configuration, sent on connect."""
+
+    title: str
+    agent_name: str
+    placeholder: str
+    logo: str | None
+    favicon: str | None
+    starter_prompts: list[str]
+    allow_upload: bool
+    messages: list[ChatMessage]
+    functions: dict[str, FunctionDisplay]
+
+
+class RunStarted(_Model):
+    """The handler started for a conversation."""
+
+    conversation_id: str
+    run_id: str
+
+
+class MessageDelta(_Model):
+    """Deltas for one message, to merge in order.
+
+    ``seq`` is the number of the first delta in ``deltas``; numbers count from 1
+    per message and have no gaps.
+    """
+
+    conversation_id: str
+    run_id: str
+    message_id: str
+    seq: int
+    deltas: list[dict[str, Any]]
+
+
+class RunFinished(_Model):
+    """The handler returned, raised or was stopped."""
+
+    conversation_id: str
+    run_id: str
+    status: RunStatus
+    error: str | None = None
+
+
+class SnapshotMessage(_Model):
+    """A message of a run as the server has folded it, up to delta ``seq``."""
+
+    message_id: str
+    seq: int
+    message: dict[str, Any]
+
+
+class RunSnapshot(_Model):
+    """The state of a conversation's current or last run, answering ``resume``."""
+
+    conversation_id: str
+    run_id: str
+    status: RunStatus
+    error: str | None = None
+    messages: list[SnapshotMessage]
+
+
+class ErrorPayload(_Model):
+    """Something the client sent was refused, or a run failed to start."""
+
+    code: ErrorCode
+    message: str
+    conversation_id: str | None = None
+
+
+#: Payload model of every client event, for validation and code generation.
+CLIENT_PAYLOADS: Final[dict[str, type[BaseModel]]] = {
+    ClientEvent.SEND_MESSAGE: SendMessage,
+    ClientEvent.STOP: Stop,
+    ClientEvent.RESUME: Resume,
+}
+
+#: Payload model of every server event, for code generation and tests.
+SERVER_PAYLOADS: Final[dict[str, type[BaseModel]]] = {
+    ServerEvent.CONFIG: UIConfig,
+    ServerEvent.RUN_STARTED: RunStarted,
+    ServerEvent.MESSAGE_DELTA: MessageDelta,
+    ServerEvent.RUN_FINISHED: RunFinished,
+    ServerEvent.RUN_SNAPSHOT: RunSnapshot,
+    ServerEvent.ERROR: ErrorPayload,
+}

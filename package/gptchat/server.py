@@ -1,0 +1,243 @@
+"""Flask and Socket.IO wiring: pages, static files, socket events and run dispatch."""
+
+from __future__ import annotations
+
+import logging
+import re
+import secrets
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, abort, request, send_file, send_from_directory
+from flask_socketio import SocketIO
+from pydantic import BaseModel, ValidationError
+
+from .config import FAVICON_URL, LOGO_URL, Config, to_ui_config
+from .emitter import Emitter
+from .protocol import CLIENT_PAYLOADS, ClientEvent, Resume, SendMessage, Stop
+from .runs import BusyError, Run, RunRegistry
+from .static import MISSING_BUILD_HELP, Bundle
+
+log = logging.getLogger("gptchat")
+
+RunCallback = Callable[[Run, list[dict[str, Any]]], None]
+
+_CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+
+_SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+        "frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+
+
+def _host_name(host: str) -> str:
+    if host.startswith("["):
+        return host.split("]")[0] + "]"
+    return host.rsplit(":", 1)[0] if ":" in host else host
+
+
+class Server:
+    """One gptchat web server: a Flask app, its Socket.IO endpoint and its runs."""
+
+    def __init__(
+        self,
+        get_config: Callable[[], Config],
+        on_run: RunCallback,
+        *,
+        loopback_only: bool = True,
+        allowed_hosts: tuple[str, ...] = (),
+        reconnect_grace: float = 10.0,
+        coalesce_interval: float = 0.016,
+        max_payload_bytes: int = 16 * 1024 * 1024,
+        bundle: Bundle | None = None,
+    ) -> None:
+        self._get_config = get_config
+        self._on_run = on_run
+        self.loopback_only = loopback_only
+        self._allowed_hosts = _LOOPBACK_NAMES | {h.lower() for h in allowed_hosts}
+        self.bundle = bundle or Bundle()
+        self.flask = Flask("gptchat")
+        self.socketio = SocketIO(
+            self.flask,
+            async_mode="threading",
+            cors_allowed_origins=None,  # same origin only
+            max_http_buffer_size=max_payload_bytes,
+            logger=False,
+            engineio_logger=False,
+        )
+        self.emitter = Emitter(self.socketio)
+        self.runs = RunRegistry(
+            self.emitter, reconnect_grace=reconnect_grace, coalesce_interval=coalesce_interval
+        )
+        self._client_keys: dict[str, str] = {}
+        self._keys_lock = threading.Lock()
+        self._add_routes()
+        self._add_socket_handlers()
+
+    # -- HTTP ------------------------------------------------------------------
+
+    def host_allowed(self, host: str | None) -> bool:
+        """Whether a request's Host header names this server (DNS-rebinding guard)."""
+        if not self.loopback_only:
+            return True
+        return bool(host) and _host_name(host or "").lower() in self._allowed_hosts
+
+    def _add_routes(self) -> None:
+        app = self.flask
+
+        @app.before_request
+        def check_host() -> None:
+            if not self.host_allowed(request.host):
+                abort(403)
+
+        @app.after_request
+        def security_headers(response: Response) -> Response:
+            response.headers.update(_SECURITY_HEADERS)
+            return response
+
+        @app.get("/")
+        def index() -> Response:
+            config = self._get_config()
+            ui = to_ui_config(config)
+            page = self.bundle.index_html(config.title, ui["favicon"])
+            if page is None:
+                return Response(MISSING_BUILD_HELP, status=503, mimetype="text/plain")
+            response = Response(page, mimetype="text/html")
+            response.headers["Cache-Control"] = "no-cache"
+            return response
+
+        @app.get(f"/{LOGO_URL}")
+        def logo() -> Response:
+            return self._send_config_file(self._get_config().logo)
+
+        @app.get(f"/{FAVICON_URL}")
+        def favicon() -> Response:
+            return self._send_config_file(self._get_config().favicon)
+
+        @app.get("/<path:filename>")
+        def static_file(filename: str) -> Response:
+            if self.bundle.dir is None:
+                abort(404)
+            response = send_from_directory(self.bundle.dir, filename)
+            if filename.startswith("assets/"):
+                response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+            return response
+
+    @staticmethod
+    def _send_config_file(value: str | None) -> Response:
+        if value is None or not Path(value).is_file():
+            abort(404)
+        return send_file(Path(value).resolve())
+
+    # -- Socket.IO -------------------------------------------------------------
+
+    def client_key(self, sid: str) -> str:
+        """The secret the tab's browser identifies itself with (one per browser profile)."""
+        with self._keys_lock:
+            return self._client_keys.get(sid, sid)
+
+    def _add_socket_handlers(self) -> None:
+        sio = self.socketio
+
+        @sio.on("connect")
+        def on_connect(auth: Any = None) -> bool:
+            if not self.host_allowed(request.host):
+                log.warning("refused a socket for Host %r", request.host)
+                return False
+            sid: str = request.sid  # type: ignore[attr-defined]
+            key = auth.get("client") if isinstance(auth, dict) else None
+            if not isinstance(key, str) or not _CLIENT_KEY_RE.match(key):
+                key = secrets.token_urlsafe(24)
+            with self._keys_lock:
+                self._client_keys[sid] = key
+            self.emitter.config(sid, to_ui_config(self._get_config()))
+            return True
+
+        @sio.on("disconnect")
+        def on_disconnect(*_: Any) -> None:
+            sid: str = request.sid  # type: ignore[attr-defined]
+            self.runs.disconnected(sid)
+            with self._keys_lock:
+                self._client_keys.pop(sid, None)
+
+        @sio.on(ClientEvent.SEND_MESSAGE)
+        def on_send_message(data: Any) -> None:
+            self._on_send_message(request.sid, data)  # type: ignore[attr-defined]
+
+        @sio.on(ClientEvent.STOP)
+        def on_stop(data: Any) -> None:
+            sid: str = request.sid  # type: ignore[attr-defined]
+            stop = self._validate(sid, ClientEvent.STOP, data)
+            if isinstance(stop, Stop):
+                run = self.runs.get(stop.conversation_id, self.client_key(sid))
+                if run is not None:
+                    run.request_stop()
+
+        @sio.on(ClientEvent.RESUME)
+        def on_resume(data: Any) -> None:
+            sid: str = request.sid  # type: ignore[attr-defined]
+            resume = self._validate(sid, ClientEvent.RESUME, data)
+            if isinstance(resume, Resume):
+                run = self.runs.get(resume.conversation_id, self.client_key(sid))
+                if run is None:
+                    self.emitter.error(
+                        sid, "not_found", "no reply to resume", resume.conversation_id
+                    )
+                else:
+                    run.attach(sid)
+
+        @sio.on("*")
+        def on_unknown(event: str, *_: Any) -> None:
+            sid: str = request.sid  # type: ignore[attr-defined]
+            known = ", ".join(CLIENT_PAYLOADS)
+            self.emitter.error(sid, "unknown_event", f"unknown event {event!r} (known: {known})")
+
+        @sio.on_error_default
+        def on_error(exc: BaseException) -> None:
+            log.error("error in a socket event", exc_info=exc)
+            sid = getattr(request, "sid", None)
+            if sid:
+                self.emitter.error(sid, "invalid_payload", "the server could not handle that event")
+
+    def _validate(self, sid: str, event: str, data: Any) -> BaseModel | None:
+        try:
+            return CLIENT_PAYLOADS[event].model_validate(data)
+        except ValidationError as exc:
+            err = exc.errors()[0]
+            where = ".".join(str(p) for p in err["loc"]) or "payload"
+            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+            conversation_id = data.get("conversation_id") if isinstance(data, dict) else None
+            self.emitter.error(
+                sid,
+                "invalid_payload",
+                f"{event}: {where}: {err['msg']}{more}",
+                conversation_id if isinstance(conversation_id, str) else None,
+            )
+            return None
+
+    def _on_send_message(self, sid: str, data: Any) -> None:
+        payload = self._validate(sid, ClientEvent.SEND_MESSAGE, data)
+        if not isinstance(payload, SendMessage):
+            return
+        cid = payload.conversation_id
+        try:
+            run = self.runs.start(cid, self.client_key(sid), sid)
+        except BusyError as exc:
+            self.emitter.error(sid, "busy", str(exc), cid)
+            return
+        except PermissionError:
+            self.emitter.error(sid, "not_found", "unknown conversation", cid)
+            return
+        messages = [m.message.model_dump(mode="json", exclude_none=True) for m in payload.messages]
+        self.socketio.start_background_task(self._on_run, run, messages)

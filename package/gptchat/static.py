@@ -1,0 +1,52 @@
+"""Serving the built web client (``build/``) and its index page."""
+
+from __future__ import annotations
+
+import html
+import re
+from functools import cached_property
+from pathlib import Path
+
+_PACKAGE_DIR = Path(__file__).resolve().parent
+
+#: Where the bundle may be: inside the installed package (wheel), or beside the
+#: package folder in a source checkout or editable install (``package/build``).
+BUILD_CANDIDATES = (_PACKAGE_DIR / "build", _PACKAGE_DIR.parent / "build")
+
+_TITLE_RE = re.compile(r"<title>.*?</title>", re.S)
+
+MISSING_BUILD_HELP = (
+    "The gptchat web client is not built. In a source checkout run: "
+    "cd client && npm ci && npm run build"
+)
+
+
+def find_build_dir() -> Path | None:
+    """The first folder holding a built ``index.html``, or None."""
+    for candidate in BUILD_CANDIDATES:
+        if (candidate / "index.html").is_file():
+            return candidate
+    return None
+
+
+class Bundle:
+    """The built client: its folder and an index page with the app's title."""
+
+    def __init__(self, build_dir: Path | None = None) -> None:
+        self.dir = build_dir if build_dir is not None else find_build_dir()
+
+    @cached_property
+    def _index_template(self) -> str | None:
+        if self.dir is None:
+            return None
+        return (self.dir / "index.html").read_text(encoding="utf-8")
+
+    def index_html(self, title: str, favicon_url: str | None) -> str | None:
+        """The index page with ``title`` and favicon set, escaped; None if not built."""
+        template = self._index_template
+        if template is None:
+            return None
+        head = f"<title>{html.escape(title)}</title>"
+        if favicon_url:
+            head += f'\n    <link rel="icon" href="{html.escape(favicon_url, quote=True)}" />'
+        return _TITLE_RE.sub(lambda _: head, template, count=1)

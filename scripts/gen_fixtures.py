@@ -1,0 +1,120 @@
+"""Record golden protocol fixtures from a real server: tests/fixtures/protocol/*.json.
+
+Each fixture is the event sequence one tab received for one scenario, and the
+messages the Python merge folds from it. The client's replay test feeds the same
+events to its reducer and must reach the same messages, so the two sides of the
+protocol cannot drift. Run ``python scripts/gen_fixtures.py`` after changing the
+protocol or the merge rules.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "package")]
+
+from gptchat import ChatApp, StopGeneration  # noqa: E402
+from tests.support import SocketClient, fold_messages, live_server, send  # noqa: E402
+
+OUT = ROOT / "tests" / "fixtures" / "protocol"
+CONVERSATION = "conv-fixture-01"
+Scenario = Callable[[ChatApp, threading.Event], Any]
+
+
+def plain_stream(chat: ChatApp, _: threading.Event) -> Any:
+    def handler(messages: list[dict[str, Any]]) -> None:
+        mid = chat.new_id()
+        chat.update_message({"role": "assistant", "content": ""}, id=mid)
+        for piece in ["# Ti", "tle\n\nSome ", "**bold** ", "text 👩‍💻", "\n"]:
+            chat.update_message({"content": piece}, id=mid)
+
+    return handler
+
+
+def tool_loop(chat: ChatApp, _: threading.Event) -> Any:
+    def handler(messages: list[dict[str, Any]]) -> None:
+        mid = chat.new_id()
+        head = {"index": 0, "id": "call_A", "type": "function", "function": {"name": "get_weather"}}
+        chat.update_message({"role": "assistant", "content": None, "tool_calls": [head]}, id=mid)
+        for piece in ['{"ci', 'ty": "Pa', 'ris"}']:
+            chat.update_message({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, id=mid)
+        chat.update_message({"role": "tool", "tool_call_id": "call_A", "content": '{"c": 18}'})
+        chat.update_message({"role": "assistant", "content": "It is 18 °C."})
+
+    return handler
+
+
+def handler_error(chat: ChatApp, _: threading.Event) -> Any:
+    def handler(messages: list[dict[str, Any]]) -> None:
+        mid = chat.new_id()
+        chat.update_message({"role": "assistant", "content": "Half an ans"}, id=mid)
+        raise RuntimeError("upstream timed out")
+
+    return handler
+
+
+def stopped(chat: ChatApp, stop_seen: threading.Event) -> Any:
+    def handler(messages: list[dict[str, Any]]) -> None:
+        mid = chat.new_id()
+        try:
+            for i in range(500):
+                chat.update_message({"content": f"{i} "}, id=mid)
+                if i == 3:
+                    stop_seen.wait(5)
+        except StopGeneration:
+            raise
+
+    return handler
+
+
+SCENARIOS: dict[str, Scenario] = {
+    "plain_stream": plain_stream,
+    "tool_loop": tool_loop,
+    "handler_error": handler_error,
+    "stopped": stopped,
+}
+
+
+def record(name: str, scenario: Scenario) -> dict[str, Any]:
+    chat = ChatApp(coalesce_interval=0.0)
+    stop_seen = threading.Event()
+    chat.handle_send_message(scenario(chat, stop_seen))
+    with live_server(chat) as url:
+        client = SocketClient(url)
+        try:
+            client.wait_event("config")
+            send(client, "Hello", conversation_id=CONVERSATION)
+            if name == "stopped":
+                client.wait_for(lambda ev: sum(e == "message_delta" for e, _ in ev) >= 4)
+                client.emit("stop", {"conversation_id": CONVERSATION})
+                stop_seen.set()
+            client.wait_event("run_finished")
+            events = [[e, d] for e, d in client.events]
+        finally:
+            client.close()
+    folded = fold_messages([d for e, d in events if e == "message_delta"])
+    return {
+        "name": name,
+        "events": events,
+        "expected": [{"id": mid, "message": msg} for mid, msg in folded.items()],
+    }
+
+
+def main() -> int:
+    OUT.mkdir(parents=True, exist_ok=True)
+    for name, scenario in SCENARIOS.items():
+        fixture = record(name, scenario)
+        path = OUT / f"{name}.json"
+        path.write_text(json.dumps(fixture, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+        print(f"wrote {path.relative_to(ROOT)} ({len(fixture['events'])} events)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

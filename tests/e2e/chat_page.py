@@ -1,0 +1,44 @@
+"""A page object for the chat window: what a person does and sees, by data-testid."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+
+class ChatPage:
+    def __init__(self, page: Page, url: str, screenshots: Path) -> None:
+        self.page = page
+        self.url = url
+        self.screenshots = screenshots
+
+    def open(self) -> ChatPage:
+        self.page.goto(self.url)
+        expect(self.input).to_be_visible()
+        expect(self.page.get_by_test_id("connection-banner")).to_have_count(0)
+        return self
+
+    @property
+    def input(self) -> Locator:
+        return self.page.get_by_test_id("composer-input")
+
+    def send(self, text: str) -> None:
+        self.input.fill(text)
+        self.input.press("Enter")
+
+    def messages(self, role: str) -> Locator:
+        return self.page.locator(f'[data-testid="message"][data-role="{role}"]')
+
+    def last_assistant(self) -> Locator:
+        return self.messages("assistant").last
+
+    def wait_idle(self, timeout: float = 15_000) -> None:
+        """Wait until no reply is generating (the send button is back)."""
+        expect(self.page.get_by_test_id("stop-button")).to_have_count(0, timeout=timeout)
+
+    def screenshot(self, name: str) -> Path:
+        self.screenshots.mkdir(parents=True, exist_ok=True)
+        path = self.screenshots / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=False)
+        return path

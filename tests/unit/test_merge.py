@@ -1,0 +1,162 @@
+"""The merge rules: every shared OpenAI stream vector, plus the shapes vectors leave out."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openai.types.chat import ChatCompletionChunk
+
+from gptchat._merge import finish_message, merge_delta, new_message
+from gptchat.utils import concat_stream, parse_partial_json
+
+ROOT = Path(__file__).resolve().parents[2]
+SHARED = Path(os.environ.get("GPTCHAT_SHARED_DIR", ROOT.parent / "shared"))
+VECTORS = sorted((SHARED / "fixtures" / "openai-streams").glob("*.json"))
+PARTIAL_JSON_CASES = json.loads((ROOT / "tests" / "fixtures" / "partial_json_cases.json").read_text())
+
+
+def matches(expected: Any, actual: Any, where: str = "") -> None:
+    """The vectors' comparison: only expected keys, null matches missing, lists exact."""
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict), f"{where}: {actual!r} is not an object"
+        for key, value in expected.items():
+            if value is None:
+                assert actual.get(key) is None, f"{where}.{key}: {actual.get(key)!r} != null"
+            else:
+                assert key in actual, f"{where}.{key} missing"
+                matches(value, actual[key], f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), f"{where}: {actual!r}"
+        for i, (e, a) in enumerate(zip(expected, actual)):
+            matches(e, a, f"{where}[{i}]")
+    else:
+        assert actual == expected, f"{where}: {actual!r} != {expected!r}"
+
+
+def test_vectors_are_there() -> None:
+    assert len(VECTORS) >= 12, f"shared vectors not found under {SHARED}"
+
+
+@pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("as_sdk", [False, True], ids=["dicts", "sdk"])
+def test_concat_stream_folds_every_vector(path: Path, as_sdk: bool) -> None:
+    vector = json.loads(path.read_text())
+    for expected in vector["expected"]["choices"]:
+        i = expected["index"]
+        if as_sdk:
+            chunks = [ChatCompletionChunk.model_validate(c) for c in vector["chunks"]]
+            choices: list[Any] = [c for chunk in chunks for c in chunk.choices if c.index == i]
+            folded = concat_stream(choices).model_dump(mode="json")
+        else:
+            choices = [c for chunk in vector["chunks"] for c in chunk["choices"] if c["index"] == i]
+            folded = concat_stream(choices)
+        matches(expected, folded, path.stem)
+
+
+def fold(*deltas: dict[str, Any]) -> dict[str, Any]:
+    acc = new_message()
+    for delta in deltas:
+        merge_delta(acc, delta)
+    return finish_message(acc)
+
+
+def call(index: int | None = None, **fields: Any) -> dict[str, Any]:
+    entry: dict[str, Any] = {} if index is None else {"index": index}
+    entry.update(fields)
+    return {"tool_calls": [entry]}
+
+
+def test_restated_name_and_id_are_not_doubled() -> None:
+    fn = {"name": "get_weather", "arguments": '{"a"'}
+    message = fold(
+        {"role": "assistant"},
+        call(0, id="call_1", function=fn),
+        call(0, id="call_1", function={"name": "get_weather", "arguments": ": 1}"}),
+    )
+    assert message["tool_calls"] == [
+        {"id": "call_1", "function": {"name": "get_weather", "arguments": '{"a": 1}'}}
+    ]
+
+
+def test_name_split_across_fragments_is_joined() -> None:
+    message = fold(call(0, function={"name": "get_"}), call(0, function={"name": "weather"}))
+    assert message["tool_calls"][0]["function"]["name"] == "get_weather"
+
+
+def test_index_is_a_key_not_a_position() -> None:
+    message = fold(call(1, id="b", type="function", function={"name": "f", "arguments": "{}"}))
+    assert message["tool_calls"] == [
+        {"id": "b", "type": "function", "function": {"name": "f", "arguments": "{}"}}
+    ]
+
+
+def test_entry_without_function_contributes_its_id() -> None:
+    message = fold(call(0, id="x"), call(0, function={"arguments": "{}"}))
+    assert message["tool_calls"] == [{"id": "x", "function": {"arguments": "{}"}}]
+
+
+def test_full_messages_merge_into_empty_unchanged() -> None:
+    full = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "a", "type": "function", "function": {"name": "f", "arguments": "{}"}},
+            {"id": "b", "type": "function", "function": {"name": "g", "arguments": "[]"}},
+        ],
+    }
+    assert fold(full) == full
+    tool = {"role": "tool", "tool_call_id": "a", "content": "42"}
+    assert fold(tool) == tool
+    user = {"role": "user", "content": [{"type": "text", "text": "hi"}]}
+    assert fold(user) == user
+
+
+def test_repeated_role_is_ignored_and_null_is_a_no_op() -> None:
+    message = fold(
+        {"role": "assistant", "content": ""},
+        {"role": "assistant", "content": "a"},
+        {"role": None, "content": None},
+        {"content": "b", "tool_calls": []},
+    )
+    assert message == {"role": "assistant", "content": "ab"}
+
+
+def test_snapshots_do_not_move_with_later_merges() -> None:
+    acc = new_message()
+    merge_delta(acc, {"role": "assistant", "content": [{"type": "text", "text": "x"}]})
+    merge_delta(acc, call(0, id="c", function={"arguments": "{"}))
+    snapshot = finish_message(acc)
+    merge_delta(acc, call(0, function={"arguments": "}"}))
+    assert snapshot["tool_calls"][0]["function"]["arguments"] == "{"
+    assert finish_message(acc)["tool_calls"][0]["function"]["arguments"] == "{}"
+
+
+def test_merge_never_mutates_the_delta() -> None:
+    delta = {"role": "user", "content": [{"type": "text", "text": "x"}]}
+    acc = new_message()
+    merge_delta(acc, delta)
+    acc["content"].append({"type": "text", "text": "y"})
+    assert delta == {"role": "user", "content": [{"type": "text", "text": "x"}]}
+
+
+def test_concat_stream_errors() -> None:
+    with pytest.raises(ValueError, match="no chunks"):
+        concat_stream([])
+    with pytest.raises(ValueError, match="several indexes"):
+        concat_stream([{"index": 0, "delta": {}}, {"index": 1, "delta": {}}])
+    with pytest.raises(TypeError):
+        concat_stream([42])
+
+
+def test_concat_stream_takes_whole_chunks() -> None:
+    chunk = {"choices": [{"index": 0, "delta": {"content": "a"}}, {"index": 1, "delta": {}}]}
+    assert concat_stream([chunk, chunk])["message"]["content"] == "aa"
+
+
+@pytest.mark.parametrize("case", PARTIAL_JSON_CASES, ids=lambda c: c["text"][:30] or "empty")
+def test_parse_partial_json(case: dict[str, Any]) -> None:
+    assert parse_partial_json(case["text"]) == case["value"]
