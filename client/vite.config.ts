@@ -22,7 +22,7 @@ export default defineConfig({
     },
   },
   test: {
-    environment: "happy-dom",
+    environment: "jsdom",
     include: ["src/**/*.test.ts"],
   },
 });

@@ -94,11 +94,12 @@ def merge_delta(acc: dict[str, Any], delta: Mapping[str, Any]) -> None:
             acc[key] = copy.deepcopy(value)
 
 
-def finish_message(acc: Mapping[str, Any]) -> dict[str, Any]:
+def finish_message(acc: Mapping[str, Any], keep_index: bool = False) -> dict[str, Any]:
     """A clean OpenAI message from an accumulator (a copy; ``acc`` may keep growing).
 
     The role defaults to ``"assistant"``; tool calls come sorted by index, without
-    it, so the message can go straight back to OpenAI as part of ``messages``.
+    it (so the message can go straight back to OpenAI as part of ``messages``)
+    unless ``keep_index``: a snapshot that more deltas will extend needs it.
     """
     message: dict[str, Any] = {"role": acc.get("role", "assistant")}
     for key, value in acc.items():
@@ -108,7 +109,7 @@ def finish_message(acc: Mapping[str, Any]) -> dict[str, Any]:
     calls = acc.get("_calls")
     if calls:
         message["tool_calls"] = [
-            {k: copy.deepcopy(v) for k, v in calls[i].items() if k != "index"}
+            {k: copy.deepcopy(v) for k, v in calls[i].items() if keep_index or k != "index"}
             for i in sorted(calls)
         ]
     if message["role"] == "assistant":

@@ -131,7 +131,11 @@ class Run:
             "status": self.status,
             "error": self.error,
             "messages": [
-                {"message_id": mid, "seq": st.seq, "message": finish_message(st.acc)}
+                {
+                    "message_id": mid,
+                    "seq": st.seq,
+                    "message": finish_message(st.acc, keep_index=True),
+                }
                 for mid, st in self._messages.items()
             ],
         }

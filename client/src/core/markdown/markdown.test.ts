@@ -1,0 +1,179 @@
+import { describe, expect, it } from "vitest";
+import { StreamingMarkdown, renderMarkdown, stats } from "./index";
+
+
+const CASES: Record<string, string> = {
+  paragraphs: "One paragraph\nstill one.\n\nTwo.\n\n\nThree with *em* and **strong** and `code`.",
+  headings: "# H1\n## H2\ntext\n### H3 ###\n",
+  setext: "Title\n=====\n\nSub\n---\npara",
+  lists: "- a\n- b\n  - nested\n    1. deep\n- c\n\n1. one\n2. two\n",
+  looseList: "- a\n\n- b\n\n- c\n\nafter",
+  tasks: "- [x] done\n- [ ] todo\n",
+  table: "| a | b |\n|---|:-:|\n| 1 | 2 |\n| 3 | 4 |\n\nafter",
+  quote: "> quoted\n> more\n>\n> > nested\n\nout",
+  fence: "```python\ndef f(x):\n    return x * 2\n```\n\ntext",
+  fenceNoLang: "```\nplain <b>code</b>\n```",
+  unclosedFence: "text\n\n```js\nconst a = 1;\nconst b = 2;",
+  tildeFence: "~~~ts\nlet x: number = 1\n~~~\n",
+  indented: "para\n\n    indented code\n    more\n\nafter",
+  math: "Inline $a^2 + b^2 = c^2$ and \\(x_1\\) here.\n\n$$\n\\int_0^1 x\\,dx\n$$\n\n\\[ E = mc^2 \\]\n\nend",
+  dollars: "It costs $5 and $10, or $ 3 $ maybe.",
+  links: "[site](https://example.com \"t\") <https://auto.link> www.example.org and mail@example.com",
+  rawHtml: "<div onclick=\"x()\">hi</div>\n\n<b>bold?</b> <img src=x onerror=alert(1)>",
+  scriptTag: "before <script>alert(1)</script> after",
+  jsLink: "[a](javascript:alert(1)) [b](data:text/html,hi) [c](vbscript:x) [d](JaVaScRiPt:alert(2))",
+  images: "![cat](https://img.example.com/cat.png) ![x](data:image/png;base64,AAAA)",
+  hr: "a\n\n---\n\nb\n\n***",
+  emphasisAcrossLines: "*one\ntwo* and __three\nfour__",
+  fenceLabel: '```"><img src=x onerror=alert(1)>\ncode\n```',
+  strike: "~~gone~~ and ~~also~~",
+  unicode: "Emoji 👩‍💻 and flags 🇫🇷, combining e\u0301.",
+};
+
+function mixedDocument(blocks: number): string {
+  const parts: string[] = [];
+  for (let i = 0; i < blocks; i++) {
+    switch (i % 5) {
+      case 0:
+        parts.push(`Paragraph ${i} with **bold** and \`code\` and a [link](https://x.org/${i}).`);
+        break;
+      case 1:
+        parts.push(`## Heading ${i}`);
+        break;
+      case 2:
+        parts.push("```python\nfor i in range(3):\n    print(i)\n```");
+        break;
+      case 3:
+        parts.push(`- item ${i}\n- item ${i + 1}\n  - nested`);
+        break;
+      default:
+        parts.push(`| col | n |\n|---|---|\n| a | ${i} |\n| b | ${i + 1} |`);
+    }
+  }
+  return parts.join("\n\n");
+}
+CASES["long"] = mixedDocument(40);
+
+function once(text: string): string {
+  const root = document.createElement("div");
+  renderMarkdown(root, text);
+  return root.innerHTML;
+}
+
+function streamed(text: string, sizes: () => number, check?: (root: HTMLElement) => void): string {
+  const root = document.createElement("div");
+  const md = new StreamingMarkdown(root);
+  let end = 0;
+  while (end < text.length) {
+    end = Math.min(text.length, end + sizes());
+    md.update(text.slice(0, end));
+    check?.(root);
+  }
+  md.finish();
+  return root.innerHTML;
+}
+
+function seeded(seed: number): () => number {
+  let s = seed;
+  return () => {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    return 1 + (s % 17);
+  };
+}
+
+function assertSafe(root: HTMLElement): void {
+  expect(root.querySelector("script, iframe, object, embed, img, style")).toBeNull();
+  for (const el of root.querySelectorAll("*")) {
+    for (const attr of el.attributes) {
+      expect(attr.name.startsWith("on"), `${el.tagName} ${attr.name}`).toBe(false);
+    }
+    const href = el.getAttribute("href");
+    if (href !== null) expect(href).toMatch(/^(https?:|mailto:|#|\/)/i);
+  }
+}
+
+describe("streamed rendering equals rendering the final text once", () => {
+  for (const [name, text] of Object.entries(CASES)) {
+    it(name, () => {
+      const expected = once(text);
+      expect(streamed(text, () => text.length)).toBe(expected);
+      expect(streamed(text, () => 1)).toBe(expected);
+      expect(streamed(text, seeded(name.length))).toBe(expected);
+    });
+  }
+});
+
+describe("safety at every step", () => {
+  for (const name of ["rawHtml", "scriptTag", "jsLink", "images", "fenceLabel"]) {
+    it(name, () => {
+      const text = CASES[name]!;
+      streamed(text, () => 1, assertSafe);
+    });
+  }
+  it("shows raw HTML as text", () => {
+    const root = document.createElement("div");
+    renderMarkdown(root, CASES["scriptTag"]!);
+    expect(root.textContent).toContain("<script>alert(1)</script>");
+  });
+  it("makes links open in a new tab without a referrer", () => {
+    const root = document.createElement("div");
+    renderMarkdown(root, CASES["links"]!);
+    const a = root.querySelector("a")!;
+    expect(a.getAttribute("target")).toBe("_blank");
+    expect(a.getAttribute("rel")).toBe("noopener noreferrer");
+  });
+  it("names the host of a blocked image", () => {
+    const root = document.createElement("div");
+    renderMarkdown(root, CASES["images"]!);
+    expect(root.querySelector(".md-image-blocked")?.textContent).toContain("img.example.com");
+  });
+});
+
+it("streams a 200-block document in random chunks to the same DOM", () => {
+  const text = mixedDocument(200);
+  expect(streamed(text, seeded(7))).toBe(once(text));
+});
+
+describe("structure", () => {
+  it("renders GFM tables, task lists, strikethrough and code blocks", () => {
+    const root = document.createElement("div");
+    renderMarkdown(root, [CASES["table"], CASES["tasks"], CASES["strike"], CASES["fence"]].join("\n\n"));
+    expect(root.querySelectorAll("table td")).toHaveLength(4);
+    expect(root.querySelectorAll('input[type="checkbox"][disabled]')).toHaveLength(2);
+    expect(root.querySelectorAll("del")).toHaveLength(2);
+    expect(root.querySelector(".md-code-lang")?.textContent).toBe("python");
+    expect(root.querySelector(".md-copy")).not.toBeNull();
+  });
+  it("keeps dollar amounts as text", () => {
+    const root = document.createElement("div");
+    renderMarkdown(root, CASES["dollars"]!);
+    expect(root.querySelector(".md-math")).toBeNull();
+  });
+  it("finds math in all four syntaxes", () => {
+    const root = document.createElement("div");
+    renderMarkdown(root, CASES["math"]!);
+    expect(root.querySelectorAll(".md-math")).toHaveLength(4);
+  });
+  it("renders an unclosed fence as code while it streams", () => {
+    const root = document.createElement("div");
+    new StreamingMarkdown(root).update(CASES["unclosedFence"]!);
+    expect(root.querySelector("pre code")?.textContent).toContain("const b = 2;");
+  });
+  it("loads highlighting and KaTeX lazily, then applies them", async () => {
+    const root = document.createElement("div");
+    const md = renderMarkdown(root, `${CASES["fence"]}\n\n${CASES["math"]}`);
+    await md.whenIdle();
+    expect(root.querySelector("code .hljs-keyword")).not.toBeNull();
+    expect(root.querySelectorAll(".katex")).toHaveLength(4);
+  });
+});
+
+it("costs about the open block per update, not the whole message", () => {
+  const text = mixedDocument(120);
+  const before = stats.lexedChars;
+  streamed(text, () => 1);
+  const lexed = stats.lexedChars - before;
+  // Re-lexing everything per character would be ~n²/2 (here ~1e9); we stay near n × block size.
+  expect(lexed).toBeLessThan(text.length * 120);
+  expect(lexed).toBeLessThan((text.length * text.length) / 50);
+});
