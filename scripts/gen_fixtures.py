@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "package")]
 
-from gptchat import ChatApp, StopGeneration  # noqa: E402
+from gptchat import ChatApp  # noqa: E402
+from gptchat._merge import finish_message, merge_delta, new_message  # noqa: E402
 from tests.support import SocketClient, fold_messages, live_server, send  # noqa: E402
 
 OUT = ROOT / "tests" / "fixtures" / "protocol"
@@ -43,7 +45,9 @@ def tool_loop(chat: ChatApp, _: threading.Event) -> Any:
         head = {"index": 0, "id": "call_A", "type": "function", "function": {"name": "get_weather"}}
         chat.update_message({"role": "assistant", "content": None, "tool_calls": [head]}, id=mid)
         for piece in ['{"ci', 'ty": "Pa', 'ris"}']:
-            chat.update_message({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, id=mid)
+            chat.update_message(
+                {"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}, id=mid
+            )
         chat.update_message({"role": "tool", "tool_call_id": "call_A", "content": '{"c": 18}'})
         chat.update_message({"role": "assistant", "content": "It is 18 °C."})
 
@@ -62,18 +66,36 @@ def handler_error(chat: ChatApp, _: threading.Event) -> Any:
 def stopped(chat: ChatApp, stop_seen: threading.Event) -> Any:
     def handler(messages: list[dict[str, Any]]) -> None:
         mid = chat.new_id()
-        try:
-            for i in range(500):
-                chat.update_message({"content": f"{i} "}, id=mid)
-                if i == 3:
-                    stop_seen.wait(5)
-        except StopGeneration:
-            raise
+        for i in range(500):
+            chat.update_message({"content": f"{i} "}, id=mid)
+            if i == 3:
+                stop_seen.wait(5)
+                while not chat.stop_requested():
+                    time.sleep(0.01)
+
+    return handler
+
+
+def resumed(chat: ChatApp, reconnected: threading.Event) -> Any:
+    def handler(messages: list[dict[str, Any]]) -> None:
+        mid = chat.new_id()
+        head = {"index": 0, "id": "call_B", "type": "function", "function": {"name": "search"}}
+        chat.update_message(
+            {"role": "assistant", "content": "Let me look. ", "tool_calls": [head]}, id=mid
+        )
+        for i in range(40):
+            if i == 10:
+                reconnected.wait(5)
+            chat.update_message(
+                {"tool_calls": [{"index": 0, "function": {"arguments": f"{i},"}}]}, id=mid
+            )
+        chat.update_message({"role": "tool", "tool_call_id": "call_B", "content": "found"})
 
     return handler
 
 
 SCENARIOS: dict[str, Scenario] = {
+    "resumed": resumed,
     "plain_stream": plain_stream,
     "tool_loop": tool_loop,
     "handler_error": handler_error,
@@ -86,12 +108,16 @@ def record(name: str, scenario: Scenario) -> dict[str, Any]:
     stop_seen = threading.Event()
     chat.handle_send_message(scenario(chat, stop_seen))
     with live_server(chat) as url:
+        if name == "resumed":
+            return record_resume(url, stop_seen)
         client = SocketClient(url)
         try:
             client.wait_event("config")
             send(client, "Hello", conversation_id=CONVERSATION)
             if name == "stopped":
-                client.wait_for(lambda ev: sum(e == "message_delta" for e, _ in ev) >= 4)
+                client.wait_for(
+                    lambda ev: sum(len(d["deltas"]) for e, d in ev if e == "message_delta") >= 4
+                )
                 client.emit("stop", {"conversation_id": CONVERSATION})
                 stop_seen.set()
             client.wait_event("run_finished")
@@ -103,6 +129,47 @@ def record(name: str, scenario: Scenario) -> dict[str, Any]:
         "name": name,
         "events": events,
         "expected": [{"id": mid, "message": msg} for mid, msg in folded.items()],
+    }
+
+
+def record_resume(url: str, reconnected: threading.Event) -> dict[str, Any]:
+    """A tab that reloads mid-stream: the new tab's events, snapshot first."""
+    key = "fixture-browser-0123456789"
+    first = SocketClient(url, client_key=key)
+    send(first, "Hello", conversation_id=CONVERSATION)
+    first.wait_for(lambda ev: sum(len(d["deltas"]) for e, d in ev if e == "message_delta") >= 10)
+    first.close()
+    second = SocketClient(url, client_key=key)
+    try:
+        second.wait_event("config")
+        second.emit("resume", {"conversation_id": CONVERSATION})
+        second.wait_event("run_snapshot")
+        reconnected.set()
+        second.wait_event("run_finished")
+        events = [[e, d] for e, d in second.events]
+    finally:
+        second.close()
+    snapshot = next(d for e, d in events if e == "run_snapshot")
+    expected = {}
+    for snap in snapshot["messages"]:
+        acc = new_message()
+        merge_delta(acc, snap["message"])
+        expected[snap["message_id"]] = (acc, snap["seq"])
+    for e, d in events:
+        if e != "message_delta":
+            continue
+        acc, seq = expected.setdefault(d["message_id"], (new_message(), 0))
+        for offset, delta in enumerate(d["deltas"]):
+            if d["seq"] + offset == seq + 1:
+                merge_delta(acc, delta)
+                seq += 1
+        expected[d["message_id"]] = (acc, seq)
+    return {
+        "name": "resumed",
+        "events": events,
+        "expected": [
+            {"id": mid, "message": finish_message(acc)} for mid, (acc, _) in expected.items()
+        ],
     }
 
 
