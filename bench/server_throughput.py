@@ -43,7 +43,9 @@ def run(n_clients: int, calls: int) -> dict[str, Any]:
             timings.append(time.perf_counter() - t0)
 
     with live_server(chat) as url:
-        clients = [SocketClient(url, client_key=f"bench-client-{i:04d}-xxxxxxxx") for i in range(n_clients)]
+        clients = [
+            SocketClient(url, client_key=f"bench-client-{i:04d}-xxxxxxxx") for i in range(n_clients)
+        ]
         try:
             t0 = time.perf_counter()
             for i, c in enumerate(clients):

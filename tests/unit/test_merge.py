@@ -16,7 +16,9 @@ from gptchat.utils import concat_stream, parse_partial_json
 ROOT = Path(__file__).resolve().parents[2]
 SHARED = Path(os.environ.get("GPTCHAT_SHARED_DIR", ROOT.parent / "shared"))
 VECTORS = sorted((SHARED / "fixtures" / "openai-streams").glob("*.json"))
-PARTIAL_JSON_CASES = json.loads((ROOT / "tests" / "fixtures" / "partial_json_cases.json").read_text())
+PARTIAL_JSON_CASES = json.loads(
+    (ROOT / "tests" / "fixtures" / "partial_json_cases.json").read_text()
+)
 
 
 def matches(expected: Any, actual: Any, where: str = "") -> None:
@@ -31,7 +33,7 @@ def matches(expected: Any, actual: Any, where: str = "") -> None:
                 matches(value, actual[key], f"{where}.{key}")
     elif isinstance(expected, list):
         assert isinstance(actual, list) and len(actual) == len(expected), f"{where}: {actual!r}"
-        for i, (e, a) in enumerate(zip(expected, actual)):
+        for i, (e, a) in enumerate(zip(expected, actual, strict=True)):
             matches(e, a, f"{where}[{i}]")
     else:
         assert actual == expected, f"{where}: {actual!r} != {expected!r}"

@@ -32,7 +32,9 @@ interface Fixture {
 }
 
 describe("replays the server's recorded event sequences", () => {
-  const files = existsSync(FIXTURES) ? readdirSync(FIXTURES).filter((f) => f.endsWith(".json")) : [];
+  const files = existsSync(FIXTURES)
+    ? readdirSync(FIXTURES).filter((f) => f.endsWith(".json"))
+    : [];
   it("has fixtures (python scripts/gen_fixtures.py writes them)", () => {
     expect(files.length).toBeGreaterThanOrEqual(5);
   });
@@ -46,7 +48,9 @@ describe("replays the server's recorded event sequences", () => {
       expect(got).toEqual(fixture.expected);
       // Replaying every event a second time (a duplicate delivery) changes nothing.
       for (const [event, payload] of fixture.events) apply(conv, event, payload);
-      expect(conv.messages.map((m) => ({ id: m.id, message: finishMessage(m.message) }))).toEqual(fixture.expected);
+      expect(conv.messages.map((m) => ({ id: m.id, message: finishMessage(m.message) }))).toEqual(
+        fixture.expected,
+      );
     });
   }
 });
@@ -96,7 +100,12 @@ describe("conversation reducer", () => {
       run_id: "r",
       message_id: "m",
       seq: 1,
-      deltas: [{ role: "assistant", tool_calls: [{ index: 0, id: "x", function: { name: "f", arguments: "{" } }] }],
+      deltas: [
+        {
+          role: "assistant",
+          tool_calls: [{ index: 0, id: "x", function: { name: "f", arguments: "{" } }],
+        },
+      ],
     });
     onRunFinished(conv, { conversation_id: "c", run_id: "r", status: "stopped" });
     const wire = toWire(conv);

@@ -70,7 +70,11 @@ export function textOf(message: AccMessage): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
   return content
-    .map((p) => (p as { type?: string; text?: string }).type === "text" ? ((p as { text?: string }).text ?? "") : "")
+    .map((p) =>
+      (p as { type?: string; text?: string }).type === "text"
+        ? ((p as { text?: string }).text ?? "")
+        : "",
+    )
     .join(" ");
 }
 
@@ -126,7 +130,14 @@ export function onMessageDelta(conv: Conversation, p: MessageDelta): boolean {
   let msg = find(conv, p.message_id);
   if (!msg) {
     if (p.seq !== 1) return false; // we missed its start: the resume snapshot brings it
-    msg = { id: p.message_id, message: newMessage(), status: "streaming", lastSeq: 0, runId: p.run_id, version: 0 };
+    msg = {
+      id: p.message_id,
+      message: newMessage(),
+      status: "streaming",
+      lastSeq: 0,
+      runId: p.run_id,
+      version: 0,
+    };
     conv.messages.push(msg);
   }
   if (p.seq > msg.lastSeq + 1) return false;
@@ -155,7 +166,14 @@ export function onRunSnapshot(conv: Conversation, p: RunSnapshot): void {
   for (const snap of p.messages) {
     let msg = find(conv, snap.message_id);
     if (!msg) {
-      msg = { id: snap.message_id, message: newMessage(), status: "streaming", lastSeq: 0, runId: p.run_id, version: 0 };
+      msg = {
+        id: snap.message_id,
+        message: newMessage(),
+        status: "streaming",
+        lastSeq: 0,
+        runId: p.run_id,
+        version: 0,
+      };
       conv.messages.push(msg);
     }
     if (snap.seq > msg.lastSeq) {
@@ -192,11 +210,17 @@ export function toWire(conv: Conversation): ConversationMessage[] {
       // A call without its result (stopped, failed) would make the next request invalid.
       const calls = msg.tool_calls.filter((c) => c.id && c.function?.name && answered.has(c.id));
       if (calls.length) {
-        msg.tool_calls = calls.map((c) => ({ ...c, function: { name: c.function?.name ?? "", arguments: c.function?.arguments ?? "" } }));
+        msg.tool_calls = calls.map((c) => ({
+          ...c,
+          function: { name: c.function?.name ?? "", arguments: c.function?.arguments ?? "" },
+        }));
       } else delete msg.tool_calls;
     }
     if (msg.function_call) {
-      msg.function_call = { name: msg.function_call.name ?? "", arguments: msg.function_call.arguments ?? "" };
+      msg.function_call = {
+        name: msg.function_call.name ?? "",
+        arguments: msg.function_call.arguments ?? "",
+      };
     }
     const empty = !msg.content && !msg.tool_calls && !msg.function_call && !msg.refusal;
     if (msg.role === "assistant" && empty) continue;

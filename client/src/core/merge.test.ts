@@ -61,7 +61,9 @@ describe("shapes the vectors leave out", () => {
       { tool_calls: [{ index: 0, id: "c1", function: { name: "get_weather", arguments: "{" } }] },
       { tool_calls: [{ index: 0, id: "c1", function: { name: "get_weather", arguments: "}" } }] },
     );
-    expect(m.tool_calls).toEqual([{ id: "c1", function: { name: "get_weather", arguments: "{}" } }]);
+    expect(m.tool_calls).toEqual([
+      { id: "c1", function: { name: "get_weather", arguments: "{}" } },
+    ]);
   });
   it("joins a name split across fragments", () => {
     const m = fold(

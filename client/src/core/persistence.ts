@@ -19,7 +19,10 @@ export function loadConversations(storage: Storage = localStorage): Conversation
   }
 }
 
-export function saveConversations(list: readonly Conversation[], storage: Storage = localStorage): boolean {
+export function saveConversations(
+  list: readonly Conversation[],
+  storage: Storage = localStorage,
+): boolean {
   try {
     storage.setItem(KEY, JSON.stringify(list));
     return true;

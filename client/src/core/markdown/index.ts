@@ -63,8 +63,7 @@ export class StreamingMarkdown {
     let last = tokens.length - 1;
     while (last >= 0 && tokens[last]?.type === "space") last--;
     // Every block before the last one is final: a later block has started after it.
-    for (let i = 0; i < last; i++) {
-      const token = tokens[i]!;
+    for (const token of tokens.slice(0, Math.max(last, 0))) {
       this.committed += token.raw.length;
       if (token.type === "space") continue;
       const el = this.open ?? this.newBlock();

@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { StreamingMarkdown, renderMarkdown, stats } from "./index";
 
-
 const CASES: Record<string, string> = {
   paragraphs: "One paragraph\nstill one.\n\nTwo.\n\n\nThree with *em* and **strong** and `code`.",
   headings: "# H1\n## H2\ntext\n### H3 ###\n",
@@ -18,10 +17,11 @@ const CASES: Record<string, string> = {
   indented: "para\n\n    indented code\n    more\n\nafter",
   math: "Inline $a^2 + b^2 = c^2$ and \\(x_1\\) here.\n\n$$\n\\int_0^1 x\\,dx\n$$\n\n\\[ E = mc^2 \\]\n\nend",
   dollars: "It costs $5 and $10, or $ 3 $ maybe.",
-  links: "[site](https://example.com \"t\") <https://auto.link> www.example.org and mail@example.com",
-  rawHtml: "<div onclick=\"x()\">hi</div>\n\n<b>bold?</b> <img src=x onerror=alert(1)>",
+  links: '[site](https://example.com "t") <https://auto.link> www.example.org and mail@example.com',
+  rawHtml: '<div onclick="x()">hi</div>\n\n<b>bold?</b> <img src=x onerror=alert(1)>',
   scriptTag: "before <script>alert(1)</script> after",
-  jsLink: "[a](javascript:alert(1)) [b](data:text/html,hi) [c](vbscript:x) [d](JaVaScRiPt:alert(2))",
+  jsLink:
+    "[a](javascript:alert(1)) [b](data:text/html,hi) [c](vbscript:x) [d](JaVaScRiPt:alert(2))",
   images: "![cat](https://img.example.com/cat.png) ![x](data:image/png;base64,AAAA)",
   hr: "a\n\n---\n\nb\n\n***",
   emphasisAcrossLines: "*one\ntwo* and __three\nfour__",
@@ -137,7 +137,10 @@ it("streams a 200-block document in random chunks to the same DOM", () => {
 describe("structure", () => {
   it("renders GFM tables, task lists, strikethrough and code blocks", () => {
     const root = document.createElement("div");
-    renderMarkdown(root, [CASES["table"], CASES["tasks"], CASES["strike"], CASES["fence"]].join("\n\n"));
+    renderMarkdown(
+      root,
+      [CASES["table"], CASES["tasks"], CASES["strike"], CASES["fence"]].join("\n\n"),
+    );
     expect(root.querySelectorAll("table td")).toHaveLength(4);
     expect(root.querySelectorAll('input[type="checkbox"][disabled]')).toHaveLength(2);
     expect(root.querySelectorAll("del")).toHaveLength(2);

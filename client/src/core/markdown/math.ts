@@ -18,10 +18,12 @@ function placeholder(tex: string, display: boolean): string {
 
 // A display block: $$...$$ or \[...\] starting a line; an unclosed one runs to the end
 // of the text, like an unclosed code fence, so streaming shows it as math-in-progress.
-const BLOCK = /^ {0,3}(?:\$\$([\s\S]*?)(?:\$\$[ \t]*(?:\n|$)|$)|\\\[([\s\S]*?)(?:\\\][ \t]*(?:\n|$)|$))/;
+const BLOCK =
+  /^ {0,3}(?:\$\$([\s\S]*?)(?:\$\$[ \t]*(?:\n|$)|$)|\\\[([\s\S]*?)(?:\\\][ \t]*(?:\n|$)|$))/;
 // Inline: $x$ with no space inside the dollars and no digit after (so $5 and $10 stay text),
 // $$x$$ inside a line, and \(x\).
-const INLINE = /^(?:\$\$(?!\$)([^\n]+?)\$\$|\$(?![\s$])((?:\\.|[^\\\n$])+?)(?<!\s)\$(?!\d)|\\\(([^\n]+?)\\\))/;
+const INLINE =
+  /^(?:\$\$(?!\$)([^\n]+?)\$\$|\$(?![\s$])((?:\\.|[^\\\n$])+?)(?<!\s)\$(?!\d)|\\\(([^\n]+?)\\\))/;
 
 const blockMath: TokenizerAndRendererExtension = {
   name: "math",

@@ -50,7 +50,8 @@ export const marked = new Marked({
   extensions: mathExtensions,
   renderer: {
     html: ({ text }: Tokens.HTML | Tokens.Tag) => escapeHtml(text),
-    code: ({ text, lang }: Tokens.Code) => codeBlock(text, (lang ?? "").trim().split(/\s+/)[0] ?? ""),
+    code: ({ text, lang }: Tokens.Code) =>
+      codeBlock(text, (lang ?? "").trim().split(/\s+/)[0] ?? ""),
     link({ href, title, tokens }: Tokens.Link) {
       const inner = this.parser.parseInline(tokens);
       const safe = safeHref(href);

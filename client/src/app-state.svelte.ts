@@ -1,0 +1,198 @@
+// The app's state, in one place: configuration, conversations, connection. Server events
+// mutate conversations in place; the UI re-reads them once per animation frame (`tick`).
+import {
+  addUserMessage,
+  newConversation,
+  onError,
+  onMessageDelta,
+  onRunFinished,
+  onRunSnapshot,
+  onRunStarted,
+  toWire,
+} from "./core/conversation";
+import type { Conversation } from "./core/conversation";
+import {
+  clientKey,
+  loadConversations,
+  loadCurrentId,
+  saveConversations,
+  saveCurrentId,
+} from "./core/persistence";
+import type { ChatMessage, ErrorPayload, UIConfig } from "./protocol.gen";
+import { connectSocket } from "./transport/socket";
+import type { ChatSocket } from "./transport/socket";
+
+const DEFAULT_CONFIG: UIConfig = {
+  title: "gptchat",
+  agent_name: "Assistant",
+  placeholder: "Message",
+  logo: null,
+  favicon: null,
+  starter_prompts: [],
+  allow_upload: true,
+  messages: [],
+  functions: {},
+};
+
+export class ChatStore {
+  config = $state<UIConfig>(DEFAULT_CONFIG);
+  connected = $state(false);
+  /** False until the first connect; the banner waits for it to avoid a flash on load. */
+  everConnected = $state(false);
+  conversations = $state.raw<Conversation[]>([]);
+  currentId = $state("");
+  /** Bumped at most once per frame after conversations changed in place. */
+  tick = $state(0);
+  notice = $state<string | null>(null);
+
+  private socket: ChatSocket | null = null;
+  private framePending = false;
+  private saveTimer: ReturnType<typeof setTimeout> | null = null;
+
+  constructor() {
+    this.conversations = loadConversations();
+    const id = loadCurrentId();
+    const found = this.conversations.find((c) => c.id === id);
+    if (found) this.currentId = found.id;
+    else this.startNewChat();
+  }
+
+  get current(): Conversation {
+    void this.tick;
+    const found = this.conversations.find((c) => c.id === this.currentId) ?? this.conversations[0];
+    // The constructor and remove() keep at least one conversation.
+    if (!found) throw new Error("gptchat: no conversation");
+    return found;
+  }
+
+  connect(): void {
+    const socket = connectSocket(clientKey());
+    this.socket = socket;
+    socket.on("connect", () => {
+      this.connected = true;
+      this.everConnected = true;
+      // Bring back every reply that was streaming when we lost the connection (or reloaded).
+      for (const conv of this.conversations) {
+        if (conv.running) socket.emit("resume", { conversation_id: conv.id });
+      }
+    });
+    socket.on("disconnect", () => (this.connected = false));
+    socket.on("config", (config) => this.applyConfig(config));
+    socket.on("run_started", (p) =>
+      this.withConversation(p.conversation_id, (c) => onRunStarted(c, p)),
+    );
+    socket.on("message_delta", (p) =>
+      this.withConversation(p.conversation_id, (c) => onMessageDelta(c, p)),
+    );
+    socket.on("run_finished", (p) =>
+      this.withConversation(p.conversation_id, (c) => onRunFinished(c, p)),
+    );
+    socket.on("run_snapshot", (p) =>
+      this.withConversation(p.conversation_id, (c) => onRunSnapshot(c, p)),
+    );
+    socket.on("error", (p: ErrorPayload) => {
+      const conv = this.conversations.find((c) => c.id === p.conversation_id);
+      if (conv) this.withConversation(conv.id, (c) => onError(c, p));
+      else if (p.code !== "not_found") this.notice = p.message;
+    });
+    window.addEventListener("pagehide", () => this.saveNow());
+  }
+
+  send(content: ChatMessage["content"]): void {
+    const conv = this.current;
+    if (conv.running) return;
+    addUserMessage(conv, content);
+    this.dispatch(conv);
+  }
+
+  /** Run the handler again on the conversation up to its last user message. */
+  retry(): void {
+    const conv = this.current;
+    if (conv.running) return;
+    let last = conv.messages.length - 1;
+    while (last >= 0 && conv.messages[last]?.message.role !== "user") last--;
+    if (last < 0) return;
+    conv.messages.splice(last + 1);
+    conv.error = null;
+    this.dispatch(conv);
+  }
+
+  stop(): void {
+    this.socket?.emit("stop", { conversation_id: this.current.id });
+  }
+
+  startNewChat(): void {
+    const current = this.conversations.find((c) => c.id === this.currentId);
+    if (current && !current.messages.some((m) => m.message.role === "user")) return;
+    const conv = newConversation(this.config.messages);
+    this.conversations = [conv, ...this.conversations];
+    this.select(conv.id);
+  }
+
+  select(id: string): void {
+    this.currentId = id;
+    saveCurrentId(id);
+    this.changed();
+  }
+
+  rename(id: string, title: string): void {
+    const conv = this.conversations.find((c) => c.id === id);
+    if (conv && title.trim()) conv.title = title.trim();
+    this.changed();
+  }
+
+  remove(id: string): void {
+    this.conversations = this.conversations.filter((c) => c.id !== id);
+    if (this.currentId === id || this.conversations.length === 0) {
+      if (this.conversations.length === 0) this.startNewChat();
+      else this.select(this.conversations[0]?.id ?? "");
+    }
+    this.changed();
+  }
+
+  private dispatch(conv: Conversation): void {
+    conv.running = true; // until run_finished or an error says otherwise
+    conv.error = null;
+    conv.updatedAt = Date.now();
+    this.socket?.emit("send_message", { conversation_id: conv.id, messages: toWire(conv) });
+    this.changed();
+  }
+
+  private applyConfig(config: UIConfig): void {
+    this.config = config;
+    document.title = config.title;
+    for (const conv of this.conversations) {
+      if (conv.messages.length === 0 && config.messages.length) {
+        conv.messages = newConversation(config.messages).messages;
+      }
+    }
+    this.changed();
+  }
+
+  private withConversation(id: string, fn: (conv: Conversation) => unknown): void {
+    const conv = this.conversations.find((c) => c.id === id);
+    if (!conv) return;
+    fn(conv);
+    this.changed();
+  }
+
+  /** Re-render on the next frame, however many events arrive before it; save soon after. */
+  private changed(): void {
+    if (!this.framePending) {
+      this.framePending = true;
+      requestAnimationFrame(() => {
+        this.framePending = false;
+        this.tick++;
+      });
+    }
+    if (this.saveTimer === null) {
+      this.saveTimer = setTimeout(() => this.saveNow(), 800);
+    }
+  }
+
+  private saveNow(): void {
+    if (this.saveTimer !== null) clearTimeout(this.saveTimer);
+    this.saveTimer = null;
+    saveConversations(this.conversations);
+  }
+}

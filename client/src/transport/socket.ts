@@ -1,0 +1,15 @@
+// The typed Socket.IO connection to the gptchat server (same origin, WebSocket only).
+import { io } from "socket.io-client";
+import type { Socket } from "socket.io-client";
+import type { ClientToServerEvents, ServerToClientEvents } from "../protocol.gen";
+
+export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+export function connectSocket(clientKey: string): ChatSocket {
+  return io({
+    transports: ["websocket"],
+    auth: { client: clientKey },
+    reconnectionDelay: 500,
+    reconnectionDelayMax: 4000,
+  });
+}
