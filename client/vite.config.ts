@@ -16,9 +16,19 @@ export default defineConfig({
   },
   server: {
     host: "127.0.0.1",
+    // The server accepts same-origin sockets only, so the proxy presents itself as the
+    // backend's own origin: dev and production then run the same security checks.
     proxy: {
-      "/socket.io": { target: backend, ws: true },
-      "/assets-config": { target: backend },
+      "/socket.io": {
+        target: backend,
+        ws: true,
+        changeOrigin: true,
+        configure: (proxy) => {
+          proxy.on("proxyReq", (req) => req.setHeader("origin", backend));
+          proxy.on("proxyReqWs", (req) => req.setHeader("origin", backend));
+        },
+      },
+      "/_gptchat": { target: backend, changeOrigin: true },
     },
   },
   test: {

@@ -16,6 +16,8 @@ class ChatPage:
     def open(self) -> ChatPage:
         self.page.goto(self.url)
         expect(self.input).to_be_visible()
+        # Sending waits for the socket (the send button stays disabled until then).
+        expect(self.page.get_by_test_id("composer")).to_have_attribute("data-connected", "true")
         expect(self.page.get_by_test_id("connection-banner")).to_have_count(0)
         return self
 
