@@ -2,6 +2,7 @@
 // mutate conversations in place; the UI re-reads them once per animation frame (`tick`).
 import {
   addUserMessage,
+  editUserMessage,
   newConversation,
   onError,
   onMessageDelta,
@@ -105,7 +106,17 @@ export class ChatStore {
     this.dispatch(conv);
   }
 
-  /** Run the handler again on the conversation up to its last user message. */
+  /** Replace an earlier user message's text, drop what followed it, and send again. */
+  edit(messageId: string, text: string): void {
+    const conv = this.current;
+    if (conv.running || !text.trim()) return;
+    if (editUserMessage(conv, messageId, text)) this.dispatch(conv);
+  }
+
+  /**
+   * Run the handler again on the conversation up to its last user message: regenerates
+   * the last reply, or retries after an error.
+   */
   retry(): void {
     const conv = this.current;
     if (conv.running) return;

@@ -3,6 +3,7 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   addUserMessage,
+  editUserMessage,
   newConversation,
   onError,
   onMessageDelta,
@@ -72,6 +73,24 @@ describe("conversation reducer", () => {
     expect(onMessageDelta(conv, delta(3, "c"))).toBe(false);
     expect(onMessageDelta(conv, delta(2, "b"))).toBe(true);
     expect(conv.messages[0]?.message.content).toBe("ab");
+  });
+
+  it("edits a user message: new text, images kept, what followed dropped", () => {
+    const conv = newConversation([{ role: "system", content: "be brief" }]);
+    addUserMessage(conv, "first");
+    onRunStarted(conv, { conversation_id: "c", run_id: "r" });
+    onMessageDelta(conv, delta(1, "reply"));
+    onRunFinished(conv, { conversation_id: "c", run_id: "r", status: "done", error: null });
+    const image = { type: "image_url" as const, image_url: { url: "data:image/png;base64,AA==" } };
+    const second = addUserMessage(conv, [{ type: "text", text: "look" }, image]);
+    const first = conv.messages[1]!;
+    expect(editUserMessage(conv, second.id, "look again")).toBe(true);
+    expect(second.message.content).toEqual([{ type: "text", text: "look again" }, image]);
+    expect(editUserMessage(conv, first.id, "first, edited")).toBe(true);
+    expect(conv.messages.map((m) => m.message.role)).toEqual(["system", "user"]);
+    expect(conv.messages[1]?.message.content).toBe("first, edited");
+    expect(editUserMessage(conv, conv.messages[0]!.id, "not a user message")).toBe(false);
+    expect(editUserMessage(conv, "missing", "x")).toBe(false);
   });
 
   it("titles a conversation after its first user message", () => {

@@ -91,6 +91,27 @@ export function addUserMessage(conv: Conversation, content: ChatMessage["content
   return msg;
 }
 
+/**
+ * Replace the text of an earlier user message and drop everything after it, as
+ * ChatGPT's "edit" does; the conversation is then ready to be sent again.
+ * Image parts of the edited message are kept. Returns false if no such user message.
+ */
+export function editUserMessage(conv: Conversation, id: string, text: string): boolean {
+  const index = conv.messages.findIndex((m) => m.id === id);
+  const target = conv.messages[index];
+  if (!target || target.message.role !== "user") return false;
+  const content = target.message.content;
+  const images = Array.isArray(content)
+    ? content.filter((p) => (p as { type?: unknown }).type === "image_url")
+    : [];
+  target.message.content = images.length ? [{ type: "text", text }, ...images] : text;
+  target.version++;
+  conv.messages.splice(index + 1);
+  conv.error = null;
+  conv.updatedAt = Date.now();
+  return true;
+}
+
 function find(conv: Conversation, id: string): UIMessage | undefined {
   // Streams update the newest messages: search from the end.
   for (let i = conv.messages.length - 1; i >= 0; i--) {
