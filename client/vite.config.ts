@@ -34,5 +34,7 @@ export default defineConfig({
   test: {
     environment: "jsdom",
     include: ["src/**/*.test.ts"],
+    // The char-by-char streaming tests are CPU-bound; leave room on a busy 2-core machine.
+    testTimeout: 30_000,
   },
 });

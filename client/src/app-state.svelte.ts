@@ -20,6 +20,7 @@ import {
   saveCurrentId,
 } from "./core/persistence";
 import type { ChatMessage, ErrorPayload, UIConfig } from "./protocol.gen";
+import { setImageHosts } from "./core/markdown/render";
 import { connectSocket } from "./transport/socket";
 import type { ChatSocket } from "./transport/socket";
 
@@ -31,6 +32,7 @@ const DEFAULT_CONFIG: UIConfig = {
   favicon: null,
   starter_prompts: [],
   allow_upload: true,
+  image_hosts: [],
   messages: [],
   functions: {},
 };
@@ -171,6 +173,7 @@ export class ChatStore {
 
   private applyConfig(config: UIConfig): void {
     this.config = config;
+    setImageHosts(config.image_hosts);
     document.title = config.title;
     for (const conv of this.conversations) {
       if (conv.messages.length === 0 && config.messages.length) {

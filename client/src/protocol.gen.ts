@@ -94,7 +94,7 @@ export interface FunctionDisplay {
   hide_header?: boolean;
   arguments_title?: string;
   result_title?: string;
-  result_type?: "text" | "markdown" | "json" | "code";
+  result_type?: "text" | "markdown" | "json" | "code" | "html";
   result_language?: string | null;
 }
 
@@ -107,6 +107,7 @@ export interface UIConfig {
   favicon: string | null;
   starter_prompts: string[];
   allow_upload: boolean;
+  image_hosts: string[];
   messages: ChatMessage[];
   functions: Record<string, FunctionDisplay>;
 }

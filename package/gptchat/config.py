@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,8 @@ class Config(BaseModel):
     favicon: str | None = None
     starter_prompts: list[str] = Field(default_factory=list)
     allow_upload: bool = True
+    #: Hostnames whose images load in replies; others show a placeholder to click.
+    image_hosts: list[str] = Field(default_factory=list)
     messages: list[ChatMessage] = Field(default_factory=list)
     functions: dict[str, str | FunctionDisplay] = Field(default_factory=dict)
 
@@ -47,6 +50,11 @@ def update_config(current: Config, changes: Mapping[str, Any]) -> Config:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"])
         raise ConfigError(f"set_config(): bad value for {where!r}: {err['msg']}") from None
+    for host in config.image_hosts:
+        if not _HOSTNAME.fullmatch(host):
+            raise ConfigError(
+                f"set_config(): 'image_hosts' takes hostnames like 'example.com', not {host!r}"
+            )
     for key in ("logo", "favicon"):
         value = getattr(config, key)
         if value is not None and not _is_url(value) and not Path(value).is_file():
@@ -54,6 +62,9 @@ def update_config(current: Config, changes: Mapping[str, Any]) -> Config:
                 f"set_config(): {key!r} is neither an http(s) URL nor a file: {value}"
             )
     return config
+
+
+_HOSTNAME = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?")
 
 
 def _is_url(value: str) -> bool:
@@ -81,6 +92,7 @@ def to_ui_config(config: Config) -> dict[str, Any]:
         favicon=asset_url(config.favicon, FAVICON_URL),
         starter_prompts=config.starter_prompts,
         allow_upload=config.allow_upload,
+        image_hosts=[host.lower() for host in config.image_hosts],
         messages=config.messages,
         functions=functions,
     )

@@ -160,7 +160,8 @@ class FunctionDisplay(_Model):
     hide_header: bool = False
     arguments_title: str = "Arguments"
     result_title: str = "Result"
-    result_type: Literal["text", "markdown", "json", "code"] = "text"
+    #: ``html`` renders in a sandboxed iframe: no scripts, no access to the page.
+    result_type: Literal["text", "markdown", "json", "code", "html"] = "text"
     result_language: str | None = None
 
 
@@ -174,6 +175,7 @@ class UIConfig(_Model):
     favicon: str | None
     starter_prompts: list[str]
     allow_upload: bool
+    image_hosts: list[str]
     messages: list[ChatMessage]
     functions: dict[str, FunctionDisplay]
 

@@ -27,10 +27,12 @@ RunCallback = Callable[[Run, list[dict[str, Any]]], None]
 _CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 _LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
+# Remote images: the renderer shows a placeholder until the reader clicks (or the host is
+# allowlisted in set_config), and configured logos may be URLs; so img-src allows http(s).
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
-        "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+        "img-src 'self' data: blob: http: https:; font-src 'self' data:; connect-src 'self'; "
         "frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
         "frame-ancestors 'none'"
     ),

@@ -23,6 +23,24 @@ export function safeHref(href: string): string | null {
   return SAFE_HREF.test(trimmed) ? trimmed : null;
 }
 
+/** Hostnames whose images load without a click (`set_config({"image_hosts": [...]})`). */
+const imageHosts = new Set<string>();
+
+export function setImageHosts(hosts: readonly string[]): void {
+  imageHosts.clear();
+  for (const host of hosts) imageHosts.add(host.toLowerCase());
+}
+
+/** Whether `url` is an http(s) image on an allowed host. */
+export function imageAllowed(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return /^https?:$/.test(parsed.protocol) && imageHosts.has(parsed.hostname);
+  } catch {
+    return false;
+  }
+}
+
 function hostOf(url: string): string {
   try {
     return new URL(url).host || "inline data";
@@ -56,15 +74,22 @@ export const marked = new Marked({
       const inner = this.parser.parseInline(tokens);
       const safe = safeHref(href);
       if (safe === null) return `<span class="md-link-blocked">${inner}</span>`;
-      const t = title ? ` title="${escapeHtml(title)}"` : "";
+      // The tooltip names the real destination, whatever the link text claims.
+      const t = ` title="${escapeHtml(title ? `${title} (${safe})` : safe)}"`;
       return `<a href="${escapeHtml(safe)}"${t} target="_blank" rel="noopener noreferrer">${inner}</a>`;
     },
     image({ href, text }: Tokens.Image) {
-      // Loading a remote image leaks the conversation to its host: show what it is instead.
+      // Loading a remote image leaks the conversation to its host: unless the host is
+      // allowed, show what it is instead, as a button that loads it (ui/markdown.ts).
       const src = escapeHtml(href);
+      const alt = escapeHtml(text);
+      if (imageAllowed(href)) {
+        return `<img src="${src}" alt="${alt}" loading="lazy" referrerpolicy="no-referrer">`;
+      }
       return (
-        `<span class="md-image-blocked" data-src="${src}">` +
-        `Image${text ? ` “${escapeHtml(text)}”` : ""} from ${escapeHtml(hostOf(href))}</span>`
+        `<button type="button" class="md-image-blocked" data-src="${src}" data-alt="${alt}"` +
+        ` title="Load this image from ${escapeHtml(hostOf(href))}">` +
+        `Image${text ? ` “${alt}”` : ""} from ${escapeHtml(hostOf(href))} · load</button>`
       );
     },
   },
@@ -83,7 +108,10 @@ function purify(html: string): string {
     });
     hooked = true;
   }
-  return DOMPurify.sanitize(html, { ADD_ATTR: ["target"], FORBID_TAGS: ["style", "form"] });
+  return DOMPurify.sanitize(html, {
+    ADD_ATTR: ["target", "referrerpolicy", "loading"],
+    FORBID_TAGS: ["style", "form"],
+  });
 }
 
 /** Top-level tokens of `src` (math included), for splitting into blocks. */
