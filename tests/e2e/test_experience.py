@@ -566,3 +566,33 @@ def test_keyboard_only_use_and_landmarks(chat: ChatApp, chat_page: ChatPage) -> 
     page.keyboard.press("Enter")
     chat_page.wait_idle()
     expect(page.locator("[aria-live=polite]")).to_contain_text("Answer 1")
+
+
+CONTRAST = """(selector) => {
+    const parse = (c) => c.match(/[\\d.]+/g).slice(0, 3).map(Number);
+    const lum = (rgb) => {
+        const [r, g, b] = rgb.map((v) => {
+            v /= 255;
+            return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+        });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const el = document.querySelector(selector);
+    let bg = el;
+    while (bg && getComputedStyle(bg).backgroundColor === "rgba(0, 0, 0, 0)") bg = bg.parentElement;
+    const a = lum(parse(getComputedStyle(el).color));
+    const b = lum(parse(getComputedStyle(bg ?? document.body).backgroundColor));
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+}"""
+
+
+def test_text_contrast_meets_wcag_aa_in_both_themes(chat: ChatApp, chat_page: ChatPage) -> None:
+    chat.set_config({"starter_prompts": ["Hello"]})
+    counting_handler(chat)
+    chat_page.open()
+    selectors = [".empty .muted", ".starter", ".title", ".sidebar li button", "body"]
+    for _theme in ("light", "dark"):
+        for selector in selectors:
+            ratio = chat_page.page.evaluate(CONTRAST, selector)
+            assert ratio >= 4.5, f"{selector} contrast {ratio:.2f} in {_theme} theme"
+        chat_page.page.get_by_test_id("theme-toggle").click()
