@@ -14,6 +14,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 BUILD_CANDIDATES = (_PACKAGE_DIR / "build", _PACKAGE_DIR.parent / "build")
 
 _TITLE_RE = re.compile(r"<title>.*?</title>", re.S)
+_ICON_RE = re.compile(r"\s*<link rel=\"icon\"[^>]*>")
 
 MISSING_BUILD_HELP = (
     "The gptchat web client is not built. In a source checkout run: "
@@ -48,5 +49,7 @@ class Bundle:
             return None
         head = f"<title>{html.escape(title)}</title>"
         if favicon_url:
+            # The configured icon replaces the bundle's default one.
+            template = _ICON_RE.sub("", template)
             head += f'\n    <link rel="icon" href="{html.escape(favicon_url, quote=True)}" />'
         return _TITLE_RE.sub(lambda _: head, template, count=1)

@@ -471,11 +471,20 @@ def test_empty_state_with_logo_and_starter_prompts(
     expect(empty.locator("img")).to_have_js_property("naturalWidth", 2)
     expect(chat_page.input).to_have_attribute("placeholder", "Ask Acme anything")
     icon = chat_page.page.locator("link[rel=icon]")
+    expect(icon).to_have_count(1)  # the configured icon replaces the default one
     assert chat_page.page.request.get(chat_page.url + "/" + icon.get_attribute("href")).ok
     chat_page.screenshot("empty-state")
     chat_page.page.get_by_test_id("starter-prompt").nth(1).click()
     chat_page.wait_idle()
     expect(chat_page.messages("user")).to_have_text("Tell me a joke")
+
+
+def test_default_favicon(chat: ChatApp, chat_page: ChatPage) -> None:
+    chat_page.open()
+    icon = chat_page.page.locator("link[rel=icon]")
+    expect(icon).to_have_count(1)
+    response = chat_page.page.request.get(chat_page.url + "/" + (icon.get_attribute("href") or ""))
+    assert response.ok and response.headers["content-type"].startswith("image/svg+xml")
 
 
 def test_connection_banner_and_reconnect_lose_nothing(chat: ChatApp, chat_page: ChatPage) -> None:
