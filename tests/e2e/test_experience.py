@@ -199,6 +199,27 @@ def test_legacy_function_call_with_its_result(chat: ChatApp, chat_page: ChatPage
     expect(chat_page.messages("function")).to_have_count(0)
 
 
+def test_reasoning_streams_into_a_thinking_block(chat: ChatApp, chat_page: ChatPage) -> None:
+    release = threading.Event()
+
+    @chat.handle_send_message
+    def handler(messages: Messages) -> None:
+        mid = chat.new_id()
+        chat.update_message({"role": "assistant", "reasoning_content": "The user wants "}, id=mid)
+        chat.update_message({"reasoning_content": "a greeting."}, id=mid)
+        release.wait(10)
+        chat.update_message({"content": "Hello!"}, id=mid)
+
+    chat_page.open().send("hi")
+    thinking = chat_page.last_assistant().locator("details.reasoning")
+    expect(thinking).to_have_attribute("open", "")  # open while it is all there is
+    expect(thinking).to_contain_text("The user wants a greeting.")
+    release.set()
+    chat_page.wait_idle()
+    expect(thinking).not_to_have_attribute("open", "")
+    expect(chat_page.last_assistant().locator(".md-root")).to_have_text("Hello!")
+
+
 def test_user_images_render_and_system_messages_are_hidden_but_sent(
     chat: ChatApp, chat_page: ChatPage, tmp_path: Path
 ) -> None:
