@@ -1,9 +1,18 @@
 """A fake OpenAI-compatible server on loopback, for the real ``openai`` client.
 
-It answers ``POST /v1/chat/completions`` like a tiny scripted model: with
-``tools`` offered and no tool result yet it calls ``get_weather``; otherwise it
-echoes the last user message (or the tool result) as markdown. Streams are SSE
-(``data: {chunk}`` ... ``data: [DONE]``) in ~4-character tokens.
+It answers ``POST /v1/chat/completions`` like a tiny scripted model:
+
+* with ``tools`` offered and no tool result yet, it calls the offered tools whose
+  names the last user message mentions (all in parallel), or else the first one,
+  with canned arguments (``get_weather`` gets ``{"city": "Paris"}``);
+* after tool results, it answers ``The tool said: `<result>```, one per result;
+* otherwise it echoes the last user message as markdown, and counts its images.
+
+The model name picks provider quirks: ``*reasoner*`` streams ``reasoning_content``
+first (DeepSeek, vLLM), ``*oss*`` streams ``reasoning`` (Ollama, OpenRouter),
+``*ollama*`` repeats ``role`` in every delta, ``*slow*`` streams a long reply
+slowly (for stop tests). ``stream_options.include_usage`` adds the usage chunk.
+Streams are SSE (``data: {chunk}`` ... ``data: [DONE]``) in ~4-character tokens.
 """
 
 from __future__ import annotations
@@ -28,38 +37,84 @@ def tokens(text: str) -> list[str]:
     return re.findall(r"\s*\S{1,4}|\s+", text)
 
 
+TOOL_ARGUMENTS = {"get_weather": {"city": "Paris"}, "add": {"a": 2, "b": 3}}
+THOUGHT = "The user wants an answer. I will keep it short."
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+    return content or ""
+
+
 def reply_for(body: dict[str, Any]) -> dict[str, Any]:
     """The complete message the fake model answers ``body`` with."""
     messages = body.get("messages", [])
     last = messages[-1] if messages else {}
+    model = str(body.get("model", ""))
+    reply: dict[str, Any]
     if body.get("tools") and last.get("role") != "tool":
-        return {
+        names = [t["function"]["name"] for t in body["tools"]]
+        text = _text(last.get("content"))
+        called = [n for n in names if n in text] or names[:1]
+        reply = {
             "role": "assistant",
             "content": None,
             "tool_calls": [
                 {
-                    "id": "call_fake_1",
+                    "id": f"call_fake_{i + 1}",
                     "type": "function",
-                    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+                    "function": {
+                        "name": name,
+                        "arguments": json.dumps(TOOL_ARGUMENTS.get(name, {})),
+                    },
                 }
+                for i, name in enumerate(called)
             ],
         }
-    if last.get("role") == "tool":
-        return {"role": "assistant", "content": f"The tool said: `{last.get('content')}`"}
-    content = last.get("content")
-    if isinstance(content, list):
-        content = " ".join(p.get("text", "") for p in content if p.get("type") == "text")
-    return {"role": "assistant", "content": f"**Echo:** {content}\n\n- one\n- two\n"}
+    elif last.get("role") == "tool":
+        results = []
+        for message in reversed(messages):
+            if message.get("role") != "tool":
+                break
+            results.insert(0, f"`{message.get('content')}`")
+        reply = {"role": "assistant", "content": "The tool said: " + "; ".join(results)}
+    else:
+        content = last.get("content")
+        images = (
+            sum(1 for p in content if p.get("type") == "image_url")
+            if isinstance(content, list)
+            else 0
+        )
+        text = f"**Echo:** {_text(content)}\n\n- one\n- two\n"
+        if images:
+            text += f"\n(I see {images} image{'s' if images > 1 else ''})\n"
+        if "slow" in model:
+            text += " ".join(f"word{i}" for i in range(2000))
+        reply = {"role": "assistant", "content": text}
+    if "reasoner" in model:
+        reply["reasoning_content"] = THOUGHT
+    elif "oss" in model:
+        reply["reasoning"] = THOUGHT
+    return reply
 
 
-def stream_chunks(message: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """``message`` as the chunks OpenAI would stream it in."""
+def stream_chunks(
+    message: dict[str, Any], *, role_every_delta: bool = False, usage: bool = False
+) -> Iterator[dict[str, Any]]:
+    """``message`` as the chunks OpenAI (or another provider) would stream it in."""
 
     def chunk(delta: dict[str, Any], finish: str | None = None) -> dict[str, Any]:
+        if role_every_delta:
+            delta = {"role": "assistant", **delta}
         choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
-        return {**CHUNK_BASE, "choices": [choice]}
+        extra = {"usage": None} if usage else {}
+        return {**CHUNK_BASE, "choices": [choice], **extra}
 
     yield chunk({"role": "assistant", "content": "" if message.get("content") else None})
+    for key in ("reasoning_content", "reasoning"):
+        for piece in tokens(message.get(key) or ""):
+            yield chunk({key: piece})
     for piece in tokens(message.get("content") or ""):
         yield chunk({"content": piece})
     for i, call in enumerate(message.get("tool_calls") or []):
@@ -69,6 +124,9 @@ def stream_chunks(message: dict[str, Any]) -> Iterator[dict[str, Any]]:
         for piece in tokens(call["function"]["arguments"]):
             yield chunk({"tool_calls": [{"index": i, "function": {"arguments": piece}}]})
     yield chunk({}, "tool_calls" if message.get("tool_calls") else "stop")
+    if usage:
+        counts = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
+        yield {**CHUNK_BASE, "choices": [], "usage": counts}
 
 
 class FakeOpenAI:
@@ -76,6 +134,8 @@ class FakeOpenAI:
 
     def __init__(self, token_delay: float = 0.0) -> None:
         self.requests: list[dict[str, Any]] = []
+        #: Set when a client hung up in the middle of a stream.
+        self.aborted = threading.Event()
         self.token_delay = token_delay
         fake = self
 
@@ -90,18 +150,28 @@ class FakeOpenAI:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 fake.requests.append(body)
                 message = reply_for(body)
+                model = str(body.get("model", ""))
                 if body.get("stream"):
                     self.send_response(200)
                     self.send_header("Content-Type", "text/event-stream")
                     self.send_header("Connection", "close")
                     self.end_headers()
-                    for c in stream_chunks(message):
-                        self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
-                        self.wfile.flush()
-                        if fake.token_delay:
-                            time.sleep(fake.token_delay)
-                    self.wfile.write(b"data: [DONE]\n\n")
+                    delay = 0.005 if "slow" in model else fake.token_delay
+                    chunks = stream_chunks(
+                        message,
+                        role_every_delta="ollama" in model,
+                        usage=bool((body.get("stream_options") or {}).get("include_usage")),
+                    )
                     self.close_connection = True
+                    try:
+                        for c in chunks:
+                            self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
+                            self.wfile.flush()
+                            if delay:
+                                time.sleep(delay)
+                        self.wfile.write(b"data: [DONE]\n\n")
+                    except OSError:  # the client closed the stream (the user pressed stop)
+                        fake.aborted.set()
                     return
                 finish = "tool_calls" if message.get("tool_calls") else "stop"
                 data = json.dumps(

@@ -146,3 +146,124 @@ def send(
     messages = list(history or [])
     messages.append({"id": f"u{len(messages)}", "message": {"role": "user", "content": text}})
     client.emit("send_message", {"conversation_id": conversation_id, "messages": messages})
+
+
+def http_request(
+    base: str,
+    path: str,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: str | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """Send one raw HTTP request (any Host header, any path); returns status, headers, body."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=10)
+    try:
+        headers = dict(headers or {})
+        conn.putrequest(method, path, skip_host="Host" in headers, skip_accept_encoding=True)
+        if body is not None:
+            headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
+            headers["Content-Length"] = str(len(body.encode()))
+        for name, value in headers.items():
+            conn.putheader(name, value)
+        conn.endheaders(body.encode() if body is not None else None)
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+class RawSocket:
+    """A Socket.IO connection spoken by hand over websocket-client, for hostile cases.
+
+    ``connected`` tells whether the server accepted the Socket.IO connect;
+    ``refusal`` holds why not (the HTTP status or the server's message).
+    """
+
+    def __init__(
+        self,
+        base: str,
+        *,
+        host: str | None = None,
+        origin: str | None = None,
+        cookie: str | None = None,
+        headers: list[str] | None = None,
+        auth: dict[str, Any] | None = None,
+        sockopt: tuple[Any, ...] = (),
+    ) -> None:
+        import json
+
+        import websocket
+
+        self.connected = False
+        self.refusal: str | None = None
+        self.sid: str | None = None
+        url = base.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        options: dict[str, Any] = {"timeout": 5, "header": list(headers or [])}
+        if host is not None:
+            options["host"] = host
+        if origin is not None:
+            options["origin"] = origin
+        else:
+            options["suppress_origin"] = True
+        if cookie is not None:
+            options["cookie"] = cookie
+        try:
+            self.ws = websocket.create_connection(url, sockopt=sockopt, **options)
+        except websocket.WebSocketBadStatusException as exc:
+            self.refusal = f"HTTP {exc.status_code}"
+            return
+        opened = self.ws.recv()
+        assert opened.startswith("0"), opened
+        payload = json.dumps(auth if auth is not None else {"client": "raw-client-0123456789ab"})
+        self.ws.send("40" + payload)
+        self._early: list[str] = []  # events the server sends from its connect handler
+        while True:
+            answer = self.ws.recv()
+            if answer.startswith("42"):
+                self._early.append(answer)
+                continue
+            if answer.startswith("40"):
+                self.connected = True
+                self.sid = json.loads(answer[2:])["sid"]
+            else:
+                self.refusal = answer
+                self.close()
+            break
+
+    def emit(self, event: str, data: Any) -> None:
+        import json
+
+        self.ws.send("42" + json.dumps([event, data]))
+
+    def send_text(self, text: str) -> None:
+        self.ws.send(text)
+
+    def recv_event(self, timeout: float = 5) -> tuple[str, Any]:
+        """The next Socket.IO event (answering engine.io pings on the way)."""
+        import json
+
+        self.ws.settimeout(timeout)
+        while True:
+            frame = self._early.pop(0) if self._early else self.ws.recv()
+            if frame == "2":
+                self.ws.send("3")
+                continue
+            if frame.startswith("42"):
+                event, *args = json.loads(frame[2:])
+                return event, args[0] if args else None
+
+    def wait_event(self, name: str, timeout: float = 5) -> Any:
+        deadline = time.monotonic() + timeout
+        while True:
+            event, data = self.recv_event(max(0.1, deadline - time.monotonic()))
+            if event == name:
+                return data
+
+    def close(self) -> None:
+        if getattr(self, "ws", None) is not None and self.ws.connected:
+            self.ws.close(timeout=0.2)

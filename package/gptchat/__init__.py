@@ -14,6 +14,7 @@ Example::
 from __future__ import annotations
 
 from .chat_app import ChatApp, SendMessageHandler
+from .context import RunContext
 from .errors import ConfigError, GPTChatError, NoActiveRunError, StopGeneration
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "ConfigError",
     "GPTChatError",
     "NoActiveRunError",
+    "RunContext",
     "SendMessageHandler",
     "StopGeneration",
     "__version__",

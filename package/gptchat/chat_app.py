@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import inspect
 import ipaddress
 import logging
@@ -10,14 +9,19 @@ import signal
 import sys
 import threading
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from flask import Flask
 
+from . import _handlers
+from ._auth import Auth, Guard, exposure_warning, launch_host
 from ._coerce import to_plain
+from ._handlers import consume
+from ._limits import Limits
 from .config import Config, update_config
+from .context import RunContext, session_id_for
 from .errors import NoActiveRunError, StopGeneration
 from .runs import Run
 from .server import Server
@@ -31,6 +35,11 @@ SendMessageHandler = Callable[[Messages], Any]
 H = TypeVar("H", bound=SendMessageHandler)
 
 _current_run: ContextVar[Run | None] = ContextVar("gptchat_current_run", default=None)
+#: Set by ``gptchat run`` while it imports an app file: run_app() records its call
+#: (the app and its arguments) instead of serving, so the CLI can serve it.
+_deferred_runs: ContextVar[list[tuple[ChatApp, dict[str, Any]]] | None] = ContextVar(
+    "gptchat_deferred_runs", default=None
+)
 
 
 def _is_loopback(host: str) -> bool:
@@ -53,6 +62,32 @@ class ChatApp:
         waiting for a reload or reconnect to resume it.
     :param coalesce_interval: seconds the server gathers deltas for one event
         once a first one has been sent; keeps fast handlers from flooding the socket.
+    :param handler_timeout: seconds a handler may go without sending anything
+        before its reply ends as an error (the text so far is kept, marked
+        incomplete, and the handler's next ``update_message`` raises
+        :class:`~gptchat.StopGeneration`); ``None`` for no limit. Default 300.
+    :param auth: a password (the browser shows a sign-in form) or a callable
+        ``auth(request) -> bool`` given each Flask request and Socket.IO handshake;
+        applies on loopback too. Without it, a server exposed beyond loopback
+        requires the token printed in its launch URL.
+    :param allowed_hosts: extra Host names the server answers to, e.g. a name you
+        gave 127.0.0.1 in ``/etc/hosts``; when exposed, giving any restricts the
+        Host header to these.
+    :param allowed_origins: extra web origins whose pages may open the socket,
+        exact ``scheme://host[:port]`` strings (no ``*``, no ``null``); the app's
+        own origin is always allowed.
+    :param max_message_bytes: largest conversation a browser may send at once,
+        in bytes of JSON (images included). Default 8 MiB.
+    :param max_messages: most messages in one conversation. Default 1000.
+    :param max_events_per_second: events one connection may send per second,
+        with bursts of twice as many. Default 20.
+    :param max_generations: replies one connection may have running at once.
+        Default 3.
+    :param max_connections: Socket.IO connections open at once. Default 200.
+    :param max_depth: deepest nesting of lists and objects in an event. Default 32.
+    :param send_timeout: seconds a browser may stop reading while a reply waits
+        for it before it is disconnected (its reply stays resumable for
+        ``reconnect_grace``). Default 10.
 
     Example::
 
@@ -65,7 +100,34 @@ class ChatApp:
             chat.update_message({"role": "assistant", "content": messages[-1]["content"]})
     """
 
-    def __init__(self, *, reconnect_grace: float = 10.0, coalesce_interval: float = 0.016) -> None:
+    def __init__(
+        self,
+        *,
+        reconnect_grace: float = 10.0,
+        coalesce_interval: float = 0.016,
+        handler_timeout: float | None = 300.0,
+        auth: Auth = None,
+        allowed_hosts: Iterable[str] = (),
+        allowed_origins: Iterable[str] = (),
+        max_message_bytes: int = 8 * 1024 * 1024,
+        max_messages: int = 1000,
+        max_events_per_second: float = 20.0,
+        max_generations: int = 3,
+        max_connections: int = 200,
+        max_depth: int = 32,
+        send_timeout: float = 10.0,
+    ) -> None:
+        self._limits = Limits(
+            max_message_bytes=max_message_bytes,
+            max_messages=max_messages,
+            max_events_per_second=max_events_per_second,
+            max_generations=max_generations,
+            max_connections=max_connections,
+            max_depth=max_depth,
+            send_timeout=send_timeout,
+            handler_timeout=handler_timeout,
+        )
+        self._guard = Guard(auth=auth, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
         self._config = Config()
         self._handler: SendMessageHandler | None = None
         self._server: Server | None = None
@@ -80,10 +142,19 @@ class ChatApp:
         """Register the function that answers each message the user sends.
 
         The handler gets the whole conversation as a list of OpenAI-format
-        message dicts (what ``openai`` accepts as ``messages``) and answers by
-        calling :meth:`update_message`, or by returning a message or a list of
-        messages. It runs in its own thread; ``async def`` handlers run in an
-        event loop of that thread. The function is returned unchanged.
+        message dicts (what ``openai`` accepts as ``messages``; earlier replies'
+        ``reasoning_content``/``reasoning`` are left out, as providers refuse them
+        as input) and answers in any of these styles:
+
+        * call :meth:`update_message` (or :meth:`stream`) as it goes;
+        * return a message, a list of messages, a string, or None;
+        * ``yield`` text, deltas, ``ChatCompletionChunk`` objects or messages: one
+          model stream becomes one message (a ``finish_reason`` ends it; a message
+          with a ``role`` starts a new one; ``(id, delta)`` pairs choose the id);
+        * be ``async def`` (or an async generator), e.g. with ``openai.AsyncOpenAI``.
+
+        Sync handlers run in a thread of their own; async ones on one event loop
+        shared by all runs, in its own thread. The function is returned unchanged.
 
         :raises TypeError: if ``handler`` cannot be called with one argument.
 
@@ -91,7 +162,8 @@ class ChatApp:
 
             @app.handle_send_message
             def on_message(messages):
-                app.update_message({"role": "assistant", "content": "Hello!"})
+                yield from client.chat.completions.create(
+                    model="gpt-4o-mini", messages=messages, stream=True)
         """
         if not callable(handler):
             raise TypeError("handle_send_message() decorates a function")
@@ -184,6 +256,76 @@ class ChatApp:
             raise NoActiveRunError("stop_requested() was called outside a handler run")
         return run.stop_requested()
 
+    @overload
+    def stream(self, stream: AsyncIterable[Any], id: str | None = None) -> Awaitable[Any]: ...
+    @overload
+    def stream(self, stream: Iterable[Any], id: str | None = None) -> Any: ...
+    def stream(self, stream: Any, id: str | None = None) -> Any:  # noqa: A002
+        """Relay an OpenAI stream to the browser as one message; return it folded.
+
+        ``stream`` is what ``client.chat.completions.create(..., stream=True)``
+        returns (or any iterable of ``ChatCompletionChunk`` objects, their
+        choices, or deltas). Deltas of choice 0 are sent as they arrive;
+        provider extras such as ``reasoning_content`` pass through, and usage
+        chunks are skipped. When the user presses stop, the stream is closed
+        (the provider stops generating) and :class:`~gptchat.StopGeneration`
+        unwinds the handler.
+
+        An async stream (``openai.AsyncOpenAI``) gives an awaitable:
+        ``msg = await app.stream(stream)``.
+
+        :param stream: the stream to relay.
+        :param id: the message to merge into; a fresh one by default.
+        :returns: the complete message: a ``ChatCompletionMessage`` for openai
+            objects (``msg.content``, ``msg.tool_calls``), else a dict.
+        :raises TypeError: if ``stream`` is not a stream (e.g. ``stream=True`` was
+            forgotten).
+        :raises NoActiveRunError: if called outside a handler run.
+
+        Example::
+
+            @app.handle_send_message
+            def on_message(messages):
+                msg = app.stream(client.chat.completions.create(
+                    model="gpt-4o-mini", messages=messages, stream=True))
+                print("the model said", msg.content)
+        """
+        run = self._active_run("stream")
+        message_id = id or self.new_id()
+        if _handlers.is_async_iterable(stream):
+            return _handlers.stream_awaitable(run, message_id, stream)
+        return _handlers.relay_stream(run, message_id, stream)
+
+    def context(self) -> RunContext:
+        """The conversation and user that the current handler run answers.
+
+        :raises NoActiveRunError: if called outside a handler run.
+
+        Example::
+
+            history: dict[str, int] = {}
+
+            @app.handle_send_message
+            def on_message(messages):
+                ctx = app.context()
+                history[ctx.conversation_id] = history.get(ctx.conversation_id, 0) + 1
+                return {"role": "assistant",
+                        "content": f"Message {history[ctx.conversation_id]} of this chat"}
+        """
+        run = self._active_run("context")
+        return RunContext(run.conversation_id, session_id_for(run.client_key), run.run_id)
+
+    @staticmethod
+    def _active_run(name: str) -> Run:
+        run = _current_run.get()
+        if run is None:
+            raise NoActiveRunError(
+                f"{name}() was called outside a handler run: call it from the function "
+                "decorated with @app.handle_send_message (in its thread, or pass "
+                "contextvars.copy_context() to threads you start)"
+            )
+        return run
+
     # -- configuration -----------------------------------------------------------
 
     def set_config(self, config: Mapping[str, Any]) -> None:
@@ -222,7 +364,8 @@ class ChatApp:
                 self._server = Server(
                     lambda: self._config,
                     self._execute,
-                    loopback_only=self._loopback_only,
+                    guard=self._guard,
+                    limits=self._limits,
                     reconnect_grace=self._reconnect_grace,
                     coalesce_interval=self._coalesce_interval,
                 )
@@ -233,17 +376,47 @@ class ChatApp:
         """The Flask application (WSGI), e.g. to serve it with a server of your choice."""
         return self.server.flask
 
+    def init_app(self, flask_app: Flask, url_prefix: str = "/chat") -> None:
+        """Mount this chat into an existing Flask app, at ``url_prefix``.
+
+        Then serve ``flask_app`` as usual; see :func:`gptchat.embed.mount`.
+
+        :raises ValueError: for a bad prefix, or if ``flask_app`` already holds a chat.
+
+        Example::
+
+            site = Flask(__name__)
+            app.init_app(site, url_prefix="/chat")   # the chat is at /chat/
+            site.run(port=5000)
+        """
+        from .embed import mount
+
+        mount(self, flask_app, url_prefix)
+
     def run_app(
-        self, host: str = "127.0.0.1", port: int = 5000, debug: bool = False, **kwargs: Any
+        self,
+        host: str = "127.0.0.1",
+        port: int = 5000,
+        debug: bool = False,
+        open_browser: bool = False,
+        *,
+        auth: Auth = None,
+        **kwargs: Any,
     ) -> None:
-        """Serve the chat app until Ctrl-C.
+        """Serve the chat app until Ctrl-C or SIGTERM.
 
         Binds to 127.0.0.1 unless told otherwise; the Werkzeug debugger console is
-        never enabled, ``debug=True`` only turns on debug logging.
+        never enabled, ``debug=True`` only turns on debug logging. Bound to any
+        other address the app is exposed: it then requires a token, printed in
+        the launch URL, unless ``auth`` (here or in :class:`ChatApp`) is given.
+        On Ctrl-C or SIGTERM, running replies are stopped and finish sending.
 
         :param host: interface to bind; another than loopback exposes the app.
         :param port: TCP port.
         :param debug: log at DEBUG level.
+        :param open_browser: open the app in the default web browser once it serves.
+        :param auth: a password or a callable ``auth(request) -> bool``; see
+            :class:`ChatApp`.
         :param kwargs: passed to ``werkzeug.serving.make_server``.
 
         Example::
@@ -252,20 +425,33 @@ class ChatApp:
         """
         from werkzeug.serving import make_server
 
+        if auth is not None:
+            self._guard.set_auth(auth)
+        deferred = _deferred_runs.get()
+        if deferred is not None:
+            # `gptchat run app.py` is importing this file: it serves the app itself.
+            deferred.append((self, {"host": host, "port": port, "debug": debug, **kwargs}))
+            return
         if self._handler is None:
             log.warning("no handler registered: decorate one with @app.handle_send_message")
         self._loopback_only = _is_loopback(host)
         server = self.server
         server.loopback_only = self._loopback_only
-        if not self._loopback_only:
-            log.warning("gptchat is exposed on %s: anyone who can reach it can chat", host)
+        token = None if self._loopback_only else self._guard.expose()
         logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="%(message)s")
         if server.bundle.dir is None:
             log.warning("warning: %s", MISSING_BUILD_HELP)
         srv = make_server(host, port, server.flask, threaded=True, **kwargs)
-        shown = "localhost" if self._loopback_only else host
-        print(f"gptchat is running on http://{shown}:{srv.server_port}/  (Ctrl-C to quit)")
+        shown = "localhost" if self._loopback_only else launch_host(host)
+        url = f"http://{shown}:{srv.server_port}/" + (f"?token={token}" if token else "")
+        if not self._loopback_only:
+            log.warning("%s", exposure_warning(host, srv.server_port, self._guard))
+        print(f"gptchat is running on {url}  (Ctrl-C to quit)")
         sys.stdout.flush()
+        if open_browser:
+            import webbrowser
+
+            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
 
         def shutdown(*_: Any) -> None:
             threading.Thread(target=srv.shutdown, daemon=True).start()
@@ -282,14 +468,8 @@ class ChatApp:
 
     def _close_runs(self, timeout: float = 5.0) -> None:
         """Stop in-flight replies and let them send what they have."""
-        server = self._server
-        if server is None:
-            return
-        running = server.runs.running()
-        for run in running:
-            run.request_stop()
-        for run in running:
-            run.wait(timeout)
+        if self._server is not None:
+            self._server.close_runs(timeout)
 
     # -- running the handler ----------------------------------------------------
 
@@ -299,13 +479,10 @@ class ChatApp:
             handler = self._handler
             if handler is None:
                 raise RuntimeError("no handler: decorate one with @app.handle_send_message")
-            result = handler(messages)
-            if inspect.isawaitable(result):
-                result = asyncio.run(_await(result))
-            for message in result if isinstance(result, list) else [result]:
-                if message is not None:
-                    self.update_message(message)
-            run.finish("done")
+            # Every handler style: explicit update_message(), return values,
+            # generators, coroutines and async generators.
+            consume(run, self.new_id, handler(_handlers.history(messages)))
+            run.finish("stopped" if run.stop_requested() else "done")
         except StopGeneration:
             run.finish("stopped")
         except Exception as exc:
@@ -313,7 +490,3 @@ class ChatApp:
             run.finish("error", f"{type(exc).__name__}: {exc}")
         finally:
             _current_run.reset(token)
-
-
-async def _await(awaitable: Any) -> Any:
-    return await awaitable

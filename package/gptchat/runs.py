@@ -5,13 +5,20 @@ merged into its message (so a tab that reconnects gets a snapshot) and queued
 for the tab (so bursts are coalesced into one event per message). Each run has
 one flusher thread that sends queued deltas to the tab the run is attached to
 and, when the run ends, the ``run_finished`` event after the last delta.
+
+The flusher also keeps the run honest: it holds deltas back while the tab's
+connection has a backlog (they coalesce) and drops a tab that stops reading for
+``send_timeout``; it ends a run whose handler ignores a stop for a second or
+sends nothing for ``handler_timeout``, keeping the text so far.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +26,12 @@ from ._merge import finish_message, merge_delta, new_message
 from .emitter import Emitter
 from .errors import StopGeneration
 from .protocol import RunStatus
+
+log = logging.getLogger("gptchat")
+
+#: Events queued for one socket beyond which a run holds its deltas back.
+_MAX_BACKLOG = 32
+_STALL_POLL = 0.02
 
 
 @dataclass
@@ -37,6 +50,9 @@ class Run:
         sid: str,
         emitter: Emitter,
         coalesce_interval: float,
+        *,
+        handler_timeout: float | None = None,
+        send_timeout: float = 10.0,
     ) -> None:
         self.conversation_id = conversation_id
         self.client_key = client_key
@@ -52,6 +68,12 @@ class Run:
         self._messages: dict[str, _MessageState] = {}
         self._pending: list[tuple[str, int, dict[str, Any]]] = []
         self._closed = False
+        self._handler_timeout = handler_timeout
+        self._send_timeout = send_timeout
+        self._last_activity = time.monotonic()
+        self._stop_deadline: float | None = None
+        self._on_stop: list[Callable[[], object]] = []
+        self._on_stop_lock = threading.Lock()
         self._flusher = threading.Thread(
             target=self._flush_loop, name=f"gptchat-flush-{self.run_id}", daemon=True
         )
@@ -70,6 +92,9 @@ class Run:
         if self._stop.is_set():
             raise StopGeneration("the user stopped this reply")
         with self._cond:
+            if self._closed:
+                raise StopGeneration("this reply has already ended")
+            self._last_activity = time.monotonic()
             state = self._messages.get(message_id)
             if state is None:
                 state = self._messages[message_id] = _MessageState()
@@ -79,14 +104,21 @@ class Run:
             if len(self._pending) == 1:
                 self._cond.notify()
 
-    def finish(self, status: RunStatus, error: str | None = None) -> None:
-        """End the run; the flusher sends what is queued, then ``run_finished``."""
+    def finish(self, status: RunStatus, error: str | None = None) -> bool:
+        """End the run; the flusher sends what is queued, then ``run_finished``.
+
+        Only the first call counts (the run may have been ended for its handler,
+        by a timeout, a stop it ignored or a shutdown); returns whether this one did.
+        """
         with self._cond:
+            if self._closed:
+                return False
             self.status = status
             self.error = error
             self.finished_at = time.monotonic()
             self._closed = True
             self._cond.notify()
+        return True
 
     # -- called from socket events -------------------------------------------
 
@@ -99,9 +131,40 @@ class Run:
         """Whether the user pressed stop (or left for good)."""
         return self._stop.is_set()
 
-    def request_stop(self) -> None:
-        """Make the next ``update()`` raise :class:`StopGeneration`."""
+    def request_stop(self, grace: float = 1.0) -> None:
+        """Make the next ``update()`` raise :class:`StopGeneration`.
+
+        If the handler has not ended ``grace`` seconds later (it is blocked and
+        not calling ``update()``), the run ends as *stopped* anyway, so the tab
+        is free again; the handler still gets the exception on its next update.
+        """
         self._stop.set()
+        with self._cond:
+            if self._stop_deadline is None:
+                self._stop_deadline = time.monotonic() + grace
+            self._cond.notify()
+        self._fire_on_stop()
+
+    def on_stop(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` once when the run is told to stop (stop, leave, timeout,
+        shutdown), from another thread; at once if it already was.
+
+        For handler adapters: cancel an asyncio task, close a relayed upstream
+        stream, so a handler blocked waiting for the model hears of it at once.
+        """
+        with self._on_stop_lock:
+            self._on_stop.append(callback)
+        if self._stop.is_set():
+            self._fire_on_stop()
+
+    def _fire_on_stop(self) -> None:
+        with self._on_stop_lock:
+            callbacks, self._on_stop = self._on_stop, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:
+                log.exception("a stop callback raised")
 
     def detach(self) -> None:
         """The tab went away: keep everything, send nothing."""
@@ -141,13 +204,31 @@ class Run:
         }
 
     def _flush_loop(self) -> None:
+        stalled_since: float | None = None
         while True:
             with self._cond:
                 while not self._pending and not self._closed:
-                    self._cond.wait()
+                    if self._expire():
+                        break
+                    self._cond.wait(self._wait_time())
                 batch, self._pending = self._pending, []
                 sid = self._sid
                 done = self._closed and not batch
+            if self._stop.is_set():
+                self._fire_on_stop()  # after a timeout decided under the lock
+            if sid and batch and self._emitter.backlog(sid) >= _MAX_BACKLOG:
+                # The tab is not reading: keep the deltas here, where they coalesce into
+                # fewer events, and drop the tab if it stays stalled.
+                with self._cond:
+                    self._pending[:0] = batch
+                now = time.monotonic()
+                stalled_since = stalled_since or now
+                if now - stalled_since > self._send_timeout:
+                    self._emitter.drop(sid, "stopped reading")
+                    stalled_since = None
+                time.sleep(_STALL_POLL)
+                continue
+            stalled_since = None
             if sid and batch:
                 self._send(sid, batch)
             if done:
@@ -159,6 +240,34 @@ class Run:
             if batch and self._interval > 0:
                 # Coalesce: what arrives while we wait goes out as one event per message.
                 time.sleep(self._interval)
+
+    def _wait_time(self) -> float | None:
+        deadlines = [d for d in (self._stop_deadline, self._idle_deadline()) if d is not None]
+        return max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
+
+    def _idle_deadline(self) -> float | None:
+        if self._handler_timeout is None:
+            return None
+        return self._last_activity + self._handler_timeout
+
+    def _expire(self) -> bool:
+        """End the run for a handler that ignores a stop or went silent; under the lock."""
+        now = time.monotonic()
+        if self._stop_deadline is not None and now >= self._stop_deadline:
+            self.status, self.error = "stopped", None
+        else:
+            idle = self._idle_deadline()
+            if idle is None or now < idle:
+                return False
+            self.status = "error"
+            self.error = (
+                f"timeout: the handler sent nothing for {self._handler_timeout:g} s; "
+                "the reply is incomplete"
+            )
+            self._stop.set()
+        self.finished_at = now
+        self._closed = True
+        return True
 
     def _send(self, sid: str, batch: list[tuple[str, int, dict[str, Any]]]) -> None:
         groups: dict[str, tuple[int, list[dict[str, Any]]]] = {}
@@ -178,6 +287,10 @@ class BusyError(Exception):
     """The conversation already has a running reply."""
 
 
+class TooManyRunsError(Exception):
+    """The connection has as many running replies as it may."""
+
+
 class RunRegistry:
     """The current or last run of every conversation on this server."""
 
@@ -187,25 +300,51 @@ class RunRegistry:
         *,
         reconnect_grace: float,
         coalesce_interval: float,
+        handler_timeout: float | None = None,
+        send_timeout: float = 10.0,
         keep_finished: float = 600.0,
     ) -> None:
         self._emitter = emitter
         self._grace = reconnect_grace
         self._interval = coalesce_interval
+        self._handler_timeout = handler_timeout
+        self._send_timeout = send_timeout
         self._keep = keep_finished
         self._lock = threading.Lock()
         self._runs: dict[str, Run] = {}
 
-    def start(self, conversation_id: str, client_key: str, sid: str) -> Run:
-        """Create and start a run, or raise :class:`BusyError` or ``PermissionError``."""
+    def start(
+        self, conversation_id: str, client_key: str, sid: str, max_per_sid: int | None = None
+    ) -> Run:
+        """Create and start a run.
+
+        :raises BusyError: if the conversation is generating already.
+        :raises TooManyRunsError: if ``sid`` has ``max_per_sid`` runs going.
+        :raises PermissionError: if the conversation belongs to another client.
+        """
         with self._lock:
             self._forget_old()
             old = self._runs.get(conversation_id)
-            if old is not None and old.client_key != client_key:
+            if old is not None and not secrets.compare_digest(old.client_key, client_key):
                 raise PermissionError("conversation belongs to another client")
             if old is not None and old.status == "running":
                 raise BusyError("this conversation is already generating a reply")
-            run = Run(conversation_id, client_key, sid, self._emitter, self._interval)
+            if max_per_sid is not None:
+                mine = sum(1 for r in self._runs.values() if r.status == "running" and r.sid == sid)
+                if mine >= max_per_sid:
+                    raise TooManyRunsError(
+                        f"too many replies at once on this connection (limit {max_per_sid}); "
+                        "wait for one to finish or stop it"
+                    )
+            run = Run(
+                conversation_id,
+                client_key,
+                sid,
+                self._emitter,
+                self._interval,
+                handler_timeout=self._handler_timeout,
+                send_timeout=self._send_timeout,
+            )
             self._runs[conversation_id] = run
         run.start()
         return run

@@ -11,13 +11,17 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, abort, request, send_file, send_from_directory
+from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import SocketIO
 from pydantic import BaseModel, ValidationError
+from socketio.packet import Packet
 
+from ._auth import Guard
+from ._limits import TOO_DEEP_EVENT, GuardedJSON, Limits, RateLimiter, check_payload
 from .config import FAVICON_URL, LOGO_URL, Config, to_ui_config
 from .emitter import Emitter
 from .protocol import CLIENT_PAYLOADS, ClientEvent, Resume, SendMessage, Stop
-from .runs import BusyError, Run, RunRegistry
+from .runs import BusyError, Run, RunRegistry, TooManyRunsError
 from .static import MISSING_BUILD_HELP, Bundle
 
 log = logging.getLogger("gptchat")
@@ -25,7 +29,6 @@ log = logging.getLogger("gptchat")
 RunCallback = Callable[[Run, list[dict[str, Any]]], None]
 
 _CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
-_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 # Remote images: the renderer shows a placeholder until the reader clicks (or the host is
 # allowlisted in set_config), and configured logos may be URLs; so img-src allows http(s).
@@ -43,10 +46,9 @@ _SECURITY_HEADERS = {
 }
 
 
-def _host_name(host: str) -> str:
-    if host.startswith("["):
-        return host.split("]")[0] + "]"
-    return host.rsplit(":", 1)[0] if ":" in host else host
+class _Packet(Packet):  # type: ignore[misc]
+    # Socket.IO packets decoded with a JSON that survives absurd nesting.
+    json = GuardedJSON
 
 
 class Server:
@@ -57,51 +59,86 @@ class Server:
         get_config: Callable[[], Config],
         on_run: RunCallback,
         *,
-        loopback_only: bool = True,
-        allowed_hosts: tuple[str, ...] = (),
+        guard: Guard | None = None,
+        limits: Limits | None = None,
         reconnect_grace: float = 10.0,
         coalesce_interval: float = 0.016,
-        max_payload_bytes: int = 16 * 1024 * 1024,
         bundle: Bundle | None = None,
     ) -> None:
         self._get_config = get_config
         self._on_run = on_run
-        self.loopback_only = loopback_only
-        self._allowed_hosts = _LOOPBACK_NAMES | {h.lower() for h in allowed_hosts}
+        self.guard = guard or Guard()
+        self.limits = limits or Limits()
         self.bundle = bundle or Bundle()
         self.flask = Flask("gptchat")
         self.socketio = SocketIO(
             self.flask,
             async_mode="threading",
-            cors_allowed_origins=None,  # same origin only
-            max_http_buffer_size=max_payload_bytes,
+            cors_allowed_origins=self._engineio_origin_allowed,
+            max_http_buffer_size=self.limits.transport_buffer_bytes,
+            serializer=_Packet,
             logger=False,
             engineio_logger=False,
         )
         self.emitter = Emitter(self.socketio)
         self.runs = RunRegistry(
-            self.emitter, reconnect_grace=reconnect_grace, coalesce_interval=coalesce_interval
+            self.emitter,
+            reconnect_grace=reconnect_grace,
+            coalesce_interval=coalesce_interval,
+            handler_timeout=self.limits.handler_timeout,
+            send_timeout=self.limits.send_timeout,
         )
         self._client_keys: dict[str, str] = {}
+        self._rates: dict[str, RateLimiter] = {}
         self._keys_lock = threading.Lock()
         self._add_routes()
         self._add_socket_handlers()
 
-    # -- HTTP ------------------------------------------------------------------
+    @property
+    def loopback_only(self) -> bool:
+        """Whether the server is reachable from this machine only."""
+        return self.guard.loopback_only
+
+    @loopback_only.setter
+    def loopback_only(self, value: bool) -> None:
+        self.guard.loopback_only = value
 
     def host_allowed(self, host: str | None) -> bool:
         """Whether a request's Host header names this server (DNS-rebinding guard)."""
-        if not self.loopback_only:
-            return True
-        return bool(host) and _host_name(host or "").lower() in self._allowed_hosts
+        return self.guard.host_allowed(host)
+
+    def connections(self) -> int:
+        """Socket.IO connections open now."""
+        with self._keys_lock:
+            return len(self._client_keys)
+
+    def close_runs(self, timeout: float = 5.0) -> None:
+        """Stop every running reply and let each send what it has (for shutdown).
+
+        A handler that does not end within ``timeout`` is left behind; its reply
+        is finished as *stopped* all the same.
+        """
+        running = self.runs.running()
+        for run in running:
+            run.request_stop(grace=timeout)
+        for run in running:
+            run.wait(timeout + 1.0)
+        if running:
+            self.emitter.drain(1.0)  # the last events reach the tabs before the process exits
+
+    def _engineio_origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
+        return self.guard.origin_allowed(origin, environ.get("HTTP_HOST"))
+
+    # -- HTTP ------------------------------------------------------------------
 
     def _add_routes(self) -> None:
         app = self.flask
 
         @app.before_request
-        def check_host() -> None:
+        def check_access() -> Response | None:
             if not self.host_allowed(request.host):
                 abort(403)
+            return self.guard.login(request, self._get_config().title)
 
         @app.after_request
         def security_headers(response: Response) -> Response:
@@ -149,20 +186,59 @@ class Server:
         with self._keys_lock:
             return self._client_keys.get(sid, sid)
 
+    def _refuse(self, why: str) -> None:
+        log.warning("refused a socket: %s", why)
+        raise SocketRefused(why)
+
+    def _accept(self, sid: str, auth: Any) -> None:
+        if not self.host_allowed(request.host):
+            self._refuse(f"Host {request.host!r} is not allowed")
+        if not self.guard.origin_allowed(request.headers.get("Origin"), request.host):
+            self._refuse(f"Origin {request.headers.get('Origin')!r} is not allowed")
+        if not self.guard.authenticated(request):
+            self._refuse("not signed in: open the link printed where the server started")
+        key = auth.get("client") if isinstance(auth, dict) else None
+        if not isinstance(key, str) or not _CLIENT_KEY_RE.match(key):
+            key = secrets.token_urlsafe(24)
+        with self._keys_lock:
+            if len(self._client_keys) >= self.limits.max_connections:
+                full = True
+            else:
+                full = False
+                self._client_keys[sid] = key
+                self._rates[sid] = RateLimiter(self.limits.max_events_per_second)
+        if full:
+            self._refuse(
+                f"too many connections (limit {self.limits.max_connections}); try again later"
+            )
+
+    def _admit(self, sid: str, event: str, data: Any) -> bool:
+        """Rate and size limits, checked before anything else looks at an event."""
+        with self._keys_lock:
+            rate = self._rates.get(sid)
+        if rate is not None and not rate.admit():
+            if rate.should_warn():
+                self.emitter.error(
+                    sid,
+                    "limit",
+                    f"too many events (limit {self.limits.max_events_per_second:g} per second "
+                    "per connection); some were ignored",
+                )
+            return False
+        problem = check_payload(event, data, self.limits)
+        if problem is not None:
+            cid = data.get("conversation_id") if isinstance(data, dict) else None
+            self.emitter.error(sid, "limit", problem, cid if isinstance(cid, str) else None)
+            return False
+        return True
+
     def _add_socket_handlers(self) -> None:
         sio = self.socketio
 
         @sio.on("connect")
         def on_connect(auth: Any = None) -> bool:
-            if not self.host_allowed(request.host):
-                log.warning("refused a socket for Host %r", request.host)
-                return False
             sid: str = request.sid  # type: ignore[attr-defined]
-            key = auth.get("client") if isinstance(auth, dict) else None
-            if not isinstance(key, str) or not _CLIENT_KEY_RE.match(key):
-                key = secrets.token_urlsafe(24)
-            with self._keys_lock:
-                self._client_keys[sid] = key
+            self._accept(sid, auth)
             self.emitter.config(sid, to_ui_config(self._get_config()))
             return True
 
@@ -172,14 +248,19 @@ class Server:
             self.runs.disconnected(sid)
             with self._keys_lock:
                 self._client_keys.pop(sid, None)
+                self._rates.pop(sid, None)
 
         @sio.on(ClientEvent.SEND_MESSAGE)
-        def on_send_message(data: Any) -> None:
-            self._on_send_message(request.sid, data)  # type: ignore[attr-defined]
+        def on_send_message(data: Any = None) -> None:
+            sid: str = request.sid  # type: ignore[attr-defined]
+            if self._admit(sid, ClientEvent.SEND_MESSAGE, data):
+                self._on_send_message(sid, data)
 
         @sio.on(ClientEvent.STOP)
-        def on_stop(data: Any) -> None:
+        def on_stop(data: Any = None) -> None:
             sid: str = request.sid  # type: ignore[attr-defined]
+            if not self._admit(sid, ClientEvent.STOP, data):
+                return
             stop = self._validate(sid, ClientEvent.STOP, data)
             if isinstance(stop, Stop):
                 run = self.runs.get(stop.conversation_id, self.client_key(sid))
@@ -187,8 +268,10 @@ class Server:
                     run.request_stop()
 
         @sio.on(ClientEvent.RESUME)
-        def on_resume(data: Any) -> None:
+        def on_resume(data: Any = None) -> None:
             sid: str = request.sid  # type: ignore[attr-defined]
+            if not self._admit(sid, ClientEvent.RESUME, data):
+                return
             resume = self._validate(sid, ClientEvent.RESUME, data)
             if isinstance(resume, Resume):
                 run = self.runs.get(resume.conversation_id, self.client_key(sid))
@@ -199,11 +282,25 @@ class Server:
                 else:
                     run.attach(sid)
 
+        @sio.on(TOO_DEEP_EVENT)
+        def on_too_deep(*_: Any) -> None:
+            sid: str = request.sid  # type: ignore[attr-defined]
+            if self._admit(sid, TOO_DEEP_EVENT, None):
+                self.emitter.error(
+                    sid,
+                    "limit",
+                    f"nesting too deep to decode (limit {self.limits.max_depth} levels)",
+                )
+
         @sio.on("*")
         def on_unknown(event: str, *_: Any) -> None:
             sid: str = request.sid  # type: ignore[attr-defined]
+            if not self._admit(sid, "unknown", None):
+                return
             known = ", ".join(CLIENT_PAYLOADS)
-            self.emitter.error(sid, "unknown_event", f"unknown event {event!r} (known: {known})")
+            self.emitter.error(
+                sid, "unknown_event", f"unknown event {event[:64]!r} (known: {known})"
+            )
 
         @sio.on_error_default
         def on_error(exc: BaseException) -> None:
@@ -234,9 +331,14 @@ class Server:
             return
         cid = payload.conversation_id
         try:
-            run = self.runs.start(cid, self.client_key(sid), sid)
+            run = self.runs.start(
+                cid, self.client_key(sid), sid, max_per_sid=self.limits.max_generations
+            )
         except BusyError as exc:
             self.emitter.error(sid, "busy", str(exc), cid)
+            return
+        except TooManyRunsError as exc:
+            self.emitter.error(sid, "limit", str(exc), cid)
             return
         except PermissionError:
             self.emitter.error(sid, "not_found", "unknown conversation", cid)

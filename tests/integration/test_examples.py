@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import runpy
-import subprocess
-import sys
-import time
+import threading
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from werkzeug.serving import make_server
 
 import gptchat
 from gptchat import ChatApp
-from tests.fake_openai import FakeOpenAI
+from tests.fake_openai import THOUGHT, FakeOpenAI
 from tests.support import SocketClient, fold_messages, live_server, send
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,38 +87,124 @@ def test_tools_example_runs_the_agent_loop(
     assert second[1]["tool_calls"][0]["function"]["arguments"] == '{"city": "Paris"}'
 
 
-def test_cli_demo_serves_the_app_offline(tmp_path: Path) -> None:
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gptchat", "--port", "0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env=env,
+def test_generator_example(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> None:
+    chat = load_example("generator", monkeypatch)
+    finished, messages = converse(chat, "Yield me")
+    assert finished["status"] == "done"
+    assert list(messages.values()) == [
+        {"role": "assistant", "content": "**Echo:** Yield me\n\n- one\n- two\n"}
+    ]
+
+
+def test_async_stream_example(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    chat = load_example("async_stream", monkeypatch)
+    for text in ("First", "Second"):  # the module-level AsyncOpenAI client is reused
+        finished, messages = converse(chat, text)
+        assert finished["status"] == "done"
+        (message,) = messages.values()
+        assert message["content"].startswith(f"**Echo:** {text}")
+    assert "replied with" in capsys.readouterr().out
+
+
+def test_agent_tools_example_calls_tools_until_it_answers(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = load_example("agent_tools", monkeypatch)
+    finished, messages = converse(chat, "add 2 and 3, and get_weather")
+    assert finished["status"] == "done"
+    call_msg, add_result, weather_result, answer = messages.values()
+    names = [c["function"]["name"] for c in call_msg["tool_calls"]]
+    assert names == ["get_weather", "add"]  # two calls in parallel, in one message
+    ids = [c["id"] for c in call_msg["tool_calls"]]
+    assert {add_result["tool_call_id"], weather_result["tool_call_id"]} == set(ids)
+    assert sorted([add_result["content"], weather_result["content"]])[0] == "5"
+    assert answer["content"].startswith("The tool said: ")
+    offered = [t["function"]["name"] for t in fake_openai.requests[0]["tools"]]
+    assert offered == ["get_weather", "add"]
+    assert [m["role"] for m in fake_openai.requests[1]["messages"]] == [
+        "user",
+        "assistant",
+        "tool",
+        "tool",
+    ]
+
+
+def test_multimodal_example_passes_images_on(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = load_example("multimodal", monkeypatch)
+    assert chat.config.allow_upload is True
+    pixel = (
+        "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR4nGNgYAAAAAMA"
+        "ASsJTYQAAAAASUVORK5CYII="
     )
-    try:
-        url = ""
-        deadline = time.monotonic() + 20
-        assert proc.stdout is not None
-        while time.monotonic() < deadline and not url:
-            line = proc.stdout.readline()
-            if "running on" in line:
-                url = line.split("running on ")[1].split()[0].replace("localhost", "127.0.0.1")
-        assert url, "the demo did not print its URL"
-        with urllib.request.urlopen(url) as response:
-            assert "<title>gptchat demo</title>" in response.read().decode()
-        client = SocketClient(url.rstrip("/"))
+    content = [
+        {"type": "text", "text": "What is this?"},
+        {"type": "image_url", "image_url": {"url": pixel}},
+    ]
+    with live_server(chat) as url:
+        client = SocketClient(url)
         try:
-            send(client, "hi")
-            assert client.wait_event("run_finished", timeout=30)["status"] == "done"
-            messages = list(fold_messages(client.named("message_delta")).values())
-            assert messages[0]["tool_calls"][0]["function"]["name"] == "get_weather"
-            assert messages[1]["role"] == "tool"
-            assert "## Some code" in messages[2]["content"]
+            message = {"id": "u0", "message": {"role": "user", "content": content}}
+            client.emit("send_message", {"conversation_id": "conv-image-01", "messages": [message]})
+            assert client.wait_event("run_finished")["status"] == "done"
+            (reply,) = fold_messages(client.named("message_delta")).values()
+        finally:
+            client.close()
+    assert "(I see 1 image)" in reply["content"]
+    assert fake_openai.requests[0]["messages"][0]["content"] == content
+
+
+def test_local_model_example_shows_reasoning(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("OPENAI_API_KEY")
+    monkeypatch.delenv("OPENAI_BASE_URL")
+    monkeypatch.setenv("LOCAL_MODEL_URL", fake_openai.base_url)
+    monkeypatch.setenv("LOCAL_MODEL", "deepseek-reasoner")
+    chat = load_example("local_model", monkeypatch)
+    finished, messages = converse(chat, "Think")
+    assert finished["status"] == "done"
+    (message,) = messages.values()
+    assert message["reasoning_content"] == THOUGHT
+    assert message["content"].startswith("**Echo:** Think")
+    assert fake_openai.requests[0]["model"] == "deepseek-reasoner"
+
+
+def test_flask_embed_example_mounts_the_chat_under_a_prefix(
+    fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    chat = ChatApp(coalesce_interval=0.0)
+    monkeypatch.setattr(gptchat, "app", chat)
+    site = runpy.run_path(str(EXAMPLES / "flask_embed.py"), run_name="example")["site"]
+    srv = make_server("127.0.0.1", 0, site, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{srv.server_port}"
+    try:
+        with urllib.request.urlopen(base + "/") as response:
+            assert "My site" in response.read().decode()
+        with urllib.request.urlopen(base + "/chat") as response:  # redirected to /chat/
+            assert response.url == base + "/chat/"
+            page = response.read().decode()
+        assert "<title>My site&#x27;s assistant</title>" in page
+        asset = re.search(r'src="\./(assets/[^"]+\.js)"', page)
+        assert asset, page
+        with urllib.request.urlopen(f"{base}/chat/{asset.group(1)}") as response:
+            # Read it all: a client hanging up mid-body leaves the server's file open.
+            assert response.status == 200 and response.read()
+        client = SocketClient(base)
+        try:
+            send(client, "Embedded?")
+            assert client.wait_event("run_finished")["status"] == "done"
+            (message,) = fold_messages(client.named("message_delta")).values()
+            assert message["content"].startswith("**Echo:** Embedded?")
         finally:
             client.close()
     finally:
-        proc.terminate()
-        proc.wait(10)
-        proc.stdout.close()
-    assert proc.returncode == 0  # SIGTERM is a clean shutdown
+        chat._close_runs(timeout=5)
+        srv.shutdown()
+        srv.server_close()
+        thread.join(5)

@@ -21,6 +21,7 @@ def test_all_is_pinned() -> None:
         "ConfigError",
         "GPTChatError",
         "NoActiveRunError",
+        "RunContext",
         "SendMessageHandler",
         "StopGeneration",
         "__version__",
@@ -32,13 +33,16 @@ def test_chat_app_public_methods_are_pinned() -> None:
     public = sorted(n for n in dir(ChatApp) if not n.startswith("_"))
     assert public == [
         "config",
+        "context",
         "flask_app",
         "handle_send_message",
+        "init_app",
         "new_id",
         "run_app",
         "server",
         "set_config",
         "stop_requested",
+        "stream",
         "update_message",
     ]
 
@@ -51,12 +55,20 @@ def test_every_public_name_has_a_docstring_with_an_example() -> None:
         "set_config",
         "run_app",
         "stop_requested",
+        "stream",
+        "context",
+        "init_app",
     ):
         doc = inspect.getdoc(getattr(ChatApp, name)) or ""
         assert "Example::" in doc, name
     from gptchat import utils
 
     assert "Example::" in (inspect.getdoc(utils.concat_stream) or "")
+    assert "Example::" in (inspect.getdoc(utils.parse_partial_json) or "")
+    assert "Example::" in (inspect.getdoc(gptchat.RunContext) or "")
+    from gptchat import embed
+
+    assert "Example::" in (inspect.getdoc(embed.mount) or "")
 
 
 def test_importing_does_nothing() -> None:

@@ -7,6 +7,8 @@ export type ChatSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 export function connectSocket(clientKey: string): ChatSocket {
   return io({
+    // Relative to the page, so a chat mounted under a prefix (/chat/) has its own socket.
+    path: new URL("socket.io", document.baseURI).pathname,
     transports: ["websocket"],
     auth: { client: clientKey },
     reconnectionDelay: 500,

@@ -1,0 +1,167 @@
+"""Limits on what one client may send and hold: sizes, rates and counts.
+
+Pure module: no Flask or Socket.IO calls, so it can be tested alone. The server
+checks each incoming event against :class:`Limits` before validating it with
+pydantic, and answers a breach with an ``error`` event of code ``limit`` that
+names the limit; the connection and the server stay up.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Final
+
+#: The event name a payload nested too deeply to decode is replaced with.
+TOO_DEEP_EVENT: Final = "gptchat:too_deep"
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one connection may do; each has a documented default.
+
+    :param max_message_bytes: largest ``send_message`` payload (the whole
+        conversation as the browser sends it, images included), in bytes of JSON.
+    :param max_messages: most messages in one conversation.
+    :param max_events_per_second: sustained events per second from one
+        connection; bursts of twice as many are let through.
+    :param max_generations: replies one connection may have running at once.
+    :param max_connections: Socket.IO connections the server accepts at once.
+    :param max_depth: deepest nesting of lists and objects in an event.
+    :param send_timeout: seconds a client may stop reading while replies are
+        waiting for it before the server drops it (its runs stay resumable for
+        the reconnect grace period).
+    :param handler_timeout: seconds a handler may go without sending anything
+        before its reply is ended as an error (the text so far is kept);
+        ``None`` for no limit.
+    """
+
+    max_message_bytes: int = 8 * 1024 * 1024
+    max_messages: int = 1000
+    max_events_per_second: float = 20.0
+    max_generations: int = 3
+    max_connections: int = 200
+    max_depth: int = 32
+    send_timeout: float = 10.0
+    handler_timeout: float | None = 300.0
+
+    def __post_init__(self) -> None:
+        for name in (
+            "max_message_bytes",
+            "max_messages",
+            "max_events_per_second",
+            "max_generations",
+            "max_connections",
+            "max_depth",
+            "send_timeout",
+        ):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise ValueError(f"{name} must be a positive number, not {value!r}")
+        timeout = self.handler_timeout
+        if timeout is not None and (
+            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
+        ):
+            raise ValueError(f"handler_timeout must be a positive number or None, not {timeout!r}")
+
+    @property
+    def transport_buffer_bytes(self) -> int:
+        """Engine.IO's packet cap: above the message limit, so that most
+        oversized messages get a clear error rather than a dropped connection."""
+        return self.max_message_bytes * 2 + 64 * 1024
+
+
+def nesting_depth(data: Any, limit: int) -> int:
+    """How deep lists and dicts nest in ``data``, counting stops past ``limit``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children: Any = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > limit:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
+def check_payload(event: str, data: Any, limits: Limits) -> str | None:
+    """The limit ``data`` breaks, described for the user, or None."""
+    depth = nesting_depth(data, limits.max_depth)
+    if depth > limits.max_depth:
+        return f"{event}: nesting too deep (limit {limits.max_depth} levels)"
+    if event == "send_message" and isinstance(data, dict):
+        messages = data.get("messages")
+        if isinstance(messages, list) and len(messages) > limits.max_messages:
+            return (
+                f"{event}: too many messages in the conversation ({len(messages)}; "
+                f"limit {limits.max_messages})"
+            )
+        size = len(json.dumps(data, separators=(",", ":")).encode())
+        if size > limits.max_message_bytes:
+            return (
+                f"{event}: message too large ({size:,} bytes; "
+                f"limit {limits.max_message_bytes:,} bytes)"
+            )
+    return None
+
+
+class RateLimiter:
+    """A token bucket: ``rate`` events per second with bursts of ``2 * rate``."""
+
+    def __init__(self, rate: float) -> None:
+        self._rate = rate
+        self._burst = max(2.0 * rate, 1.0)
+        self._tokens = self._burst
+        self._at = time.monotonic()
+        self._lock = threading.Lock()
+        self._last_warning = 0.0
+
+    def admit(self) -> bool:
+        """Take a token; False if the bucket is empty."""
+        with self._lock:
+            now = time.monotonic()
+            self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
+            self._at = now
+            if self._tokens >= 1.0:
+                self._tokens -= 1.0
+                return True
+            return False
+
+    def should_warn(self) -> bool:
+        """At most once a second, so refusing events cannot flood the client."""
+        with self._lock:
+            now = time.monotonic()
+            if now - self._last_warning >= 1.0:
+                self._last_warning = now
+                return True
+            return False
+
+
+class GuardedJSON:
+    """``json`` for Socket.IO packets that survives payloads nested too deeply.
+
+    The standard decoder raises ``RecursionError`` at about a thousand levels
+    and the packet would vanish without an answer; instead it decodes to an
+    event of its own, which the server answers with an ``error``.
+    """
+
+    @staticmethod
+    def dumps(obj: Any, **kwargs: Any) -> str:
+        """Encode as the standard library does."""
+        return json.dumps(obj, **kwargs)
+
+    @staticmethod
+    def loads(text: str | bytes, **kwargs: Any) -> Any:
+        """Decode, or return ``[TOO_DEEP_EVENT]`` for a payload nested too deeply."""
+        try:
+            return json.loads(text, **kwargs)
+        except RecursionError:
+            return [TOO_DEEP_EVENT]

@@ -1,0 +1,51 @@
+"""Every example, unchanged, against the fake OpenAI server, as a person sees it in Chromium."""
+
+from __future__ import annotations
+
+import runpy
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+import gptchat
+from gptchat import ChatApp
+from tests.e2e.chat_page import ChatPage
+from tests.fake_openai import FakeOpenAI
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+# flask_embed mounts gptchat into another Flask app; its own test covers it.
+NAMES = sorted(p.stem for p in EXAMPLES.glob("*.py") if p.stem != "flask_embed")
+
+
+@pytest.fixture
+def fake_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("LOCAL_MODEL_URL", fake.base_url)  # examples/local_model.py
+        yield fake
+
+
+@pytest.fixture(params=NAMES)
+def chat(
+    request: pytest.FixtureRequest, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
+) -> ChatApp:
+    """The example's app: it does ``from gptchat import app``, so hand it a fresh one."""
+    app = ChatApp(coalesce_interval=0.0)
+    monkeypatch.setattr(gptchat, "app", app)
+    runpy.run_path(str(EXAMPLES / f"{request.param}.py"), run_name="example")
+    return app
+
+
+def test_example_renders_its_reply(chat: ChatApp, chat_page: ChatPage) -> None:
+    chat_page.open().send("What's the weather in Paris?")
+    chat_page.wait_idle()
+    expect(chat_page.page.get_by_test_id("run-error")).to_have_count(0)
+    reply = chat_page.last_assistant()
+    expect(reply).to_have_attribute("data-status", "done")
+    expect(reply.locator(".md-root")).not_to_be_empty()
+    calls = chat_page.page.get_by_test_id("tool-call")
+    for i in range(calls.count()):
+        expect(calls.nth(i)).to_have_attribute("data-state", "done")
