@@ -58,8 +58,12 @@ def run(n_clients: int, calls: int) -> dict[str, Any]:
                 (message,) = fold_messages(c.named("message_delta")).values()
                 assert message["content"] == "abcd" * calls, "a delta was lost"
         finally:
-            for c in clients:
-                c.close()
+            # Closing waits for the server's close frame: close them all at once.
+            closers = [threading.Thread(target=c.close) for c in clients]
+            for t in closers:
+                t.start()
+            for t in closers:
+                t.join()
     total = n_clients * calls
     return {
         "clients": n_clients,

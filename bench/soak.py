@@ -8,7 +8,7 @@ client checks that it got every delta of every reply, in order, with no gap or
 duplicate. We report replies and deltas sent vs delivered, errors, and the
 server's threads and RSS at start, at peak load and after the clients left.
 
-Run: ``/work/venv/bin/python bench/soak.py [--clients 200] [--streaming 50] [--duration 30]``
+Run: ``.venv/bin/python bench/soak.py [--clients 200] [--streaming 50] [--duration 30]``
 """
 
 from __future__ import annotations

@@ -7,13 +7,16 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import socketio
 from werkzeug.serving import make_server
 
 from gptchat import ChatApp
 from gptchat._merge import finish_message, merge_delta, new_message
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIApplication
 
 
 class _QuietWerkzeug(logging.Filter):
@@ -28,18 +31,28 @@ logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
 @contextmanager
-def live_server(chat: ChatApp) -> Iterator[str]:
-    """Serve ``chat`` on a free loopback port; yields its base URL."""
-    srv = make_server("127.0.0.1", 0, chat.flask_app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+def serve_wsgi(app: WSGIApplication) -> Iterator[str]:
+    """Serve any WSGI app on a free loopback port; yields its base URL."""
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    # A short poll interval makes shutdown take milliseconds, not half a second.
+    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
     thread.start()
     try:
         yield f"http://127.0.0.1:{srv.server_port}"
     finally:
-        chat._close_runs(timeout=5)
         srv.shutdown()
         srv.server_close()
         thread.join(5)
+
+
+@contextmanager
+def live_server(chat: ChatApp) -> Iterator[str]:
+    """Serve ``chat`` on a free loopback port; yields its base URL."""
+    with serve_wsgi(chat.flask_app) as url:
+        try:
+            yield url
+        finally:
+            chat._close_runs(timeout=5)
 
 
 class SocketClient:

@@ -20,7 +20,8 @@ import {
   saveCurrentId,
 } from "./core/persistence";
 import type { ChatMessage, ErrorPayload, UIConfig } from "./protocol.gen";
-import { setImageHosts } from "./core/markdown/render";
+import { loadRenderer } from "./core/markdown/index";
+import { setImageHosts } from "./core/markdown/images";
 import { connectSocket } from "./transport/socket";
 import type { ChatSocket } from "./transport/socket";
 
@@ -168,6 +169,7 @@ export class ChatStore {
     conv.error = null;
     conv.updatedAt = Date.now();
     this.socket?.emit("send_message", { conversation_id: conv.id, messages: toWire(conv) });
+    void loadRenderer(); // the markdown chunk, while the reply is on its way
     this.changed();
   }
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from flask import Flask
 from playwright.sync_api import Page, expect
-from werkzeug.serving import make_server
 
 from gptchat import ChatApp
 from tests.e2e.chat_page import ChatPage
 from tests.e2e.conftest import SCREENSHOTS
+from tests.support import serve_wsgi
 
 
 @pytest.fixture
@@ -25,16 +24,11 @@ def site(chat: ChatApp) -> Iterator[str]:
         return '<h1>My site</h1><a href="/chat/">chat</a>'
 
     chat.init_app(host, url_prefix="/chat")
-    srv = make_server("127.0.0.1", 0, host, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        chat._close_runs(timeout=5)
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
+    with serve_wsgi(host) as url:
+        try:
+            yield url
+        finally:
+            chat._close_runs(timeout=5)
 
 
 def test_mounted_chat_streams_a_generator_reply_with_its_thinking(

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
 from openai import AsyncOpenAI, OpenAI
-from werkzeug.serving import make_server
 
 from gptchat import ChatApp, RunContext
 from gptchat.utils import concat_stream
 from tests.fake_openai import THOUGHT, FakeOpenAI
-from tests.support import SocketClient, fold_messages, send
+from tests.support import SocketClient, fold_messages, live_server, send
 
 ECHO = "**Echo:** hi\n\n- one\n- two\n"
 SLOW_REPLY = ECHO + " ".join(f"word{i}" for i in range(2000))
@@ -30,21 +27,6 @@ def fake() -> Iterator[FakeOpenAI]:
 @pytest.fixture
 def client(fake: FakeOpenAI) -> OpenAI:
     return OpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0)
-
-
-@contextmanager
-def live_server(chat: ChatApp) -> Iterator[str]:
-    """Like ``tests.support.live_server``, but shuts down in milliseconds."""
-    srv = make_server("127.0.0.1", 0, chat.flask_app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, args=(0.02,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{srv.server_port}"
-    finally:
-        chat._close_runs(timeout=5)
-        srv.shutdown()
-        srv.server_close()
-        thread.join(5)
 
 
 def converse(

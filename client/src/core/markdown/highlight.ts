@@ -1,7 +1,6 @@
-// Syntax highlighting with highlight.js core; each language is loaded on first use so
-// the first paint carries none of them.
-import hljs from "highlight.js/lib/core";
-import type { LanguageFn } from "highlight.js";
+// Syntax highlighting with highlight.js core; the core and each language are loaded on
+// first use, so neither a first paint nor a reply without code carries them.
+import type { HLJSApi, LanguageFn } from "highlight.js";
 
 type Loader = () => Promise<{ default: LanguageFn }>;
 
@@ -58,6 +57,13 @@ const ALIASES: Record<string, string> = {
 };
 
 const loading = new Map<string, Promise<void>>();
+let hljs: HLJSApi | null = null;
+let core: Promise<HLJSApi> | null = null;
+
+function loadCore(): Promise<HLJSApi> {
+  core ??= import("highlight.js/lib/core").then((mod) => (hljs = mod.default));
+  return core;
+}
 
 /** The highlight.js name for a fence's language label, or null if we have none. */
 export function languageOf(label: string): string | null {
@@ -68,7 +74,7 @@ export function languageOf(label: string): string | null {
 
 /** Highlighted HTML for `code`, or null while (or if) the language is not loaded. */
 export function highlight(code: string, language: string): string | null {
-  if (!hljs.getLanguage(language)) return null;
+  if (!hljs?.getLanguage(language)) return null;
   return hljs.highlight(code, { language, ignoreIllegals: true }).value;
 }
 
@@ -78,7 +84,9 @@ export function loadLanguage(language: string): Promise<void> {
   if (!pending) {
     const loader = LOADERS[language];
     pending = loader
-      ? loader().then((mod) => hljs.registerLanguage(language, mod.default))
+      ? Promise.all([loadCore(), loader()]).then(([api, mod]) =>
+          api.registerLanguage(language, mod.default),
+        )
       : Promise.resolve();
     loading.set(language, pending);
   }

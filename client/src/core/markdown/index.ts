@@ -2,25 +2,96 @@
 // when a later block has started (it can no longer change) and never touched again.
 // Only the last, open block is re-lexed and re-rendered per update, so the cost of an
 // update follows the size of that block, not of the message.
-import { lex, renderToken } from "./render";
-import { loadLanguage, highlight } from "./highlight";
+//
+// Work per call is bounded too: new text is lexed a window at a time, and finished blocks
+// wait in a queue that is drained within a time budget, the rest in the next slice (a new
+// task, so input, socket events and frames run in between). A burst of a thousand blocks
+// (a flood, or a long saved message) then becomes a few short tasks instead of one long
+// task that freezes the page.
+//
+// The libraries (marked, DOMPurify, highlight.js) are a chunk of their own, loaded when
+// the first reply needs them (or earlier, see `loadRenderer`): a first paint needs none.
+import type { Token } from "marked";
 import { renderMath } from "./math";
+
+type Renderer = typeof import("./render");
+let renderer: Renderer | null = null;
+let rendererLoading: Promise<Renderer> | null = null;
+
+/** Load the markdown libraries; resolves when rendering can start. Safe to call often. */
+export function loadRenderer(): Promise<void> {
+  // Fetched together, each library is evaluated in a task of its own as it arrives, so
+  // none of those tasks is long; then the small module that ties them together.
+  rendererLoading ??= Promise.all([import("dompurify"), import("marked")])
+    .then(() => import("./render"))
+    .then((mod) => (renderer = mod));
+  return rendererLoading.then(() => undefined);
+}
+
+function lib(): Renderer {
+  if (!renderer) throw new Error("gptchat: the markdown renderer is not loaded yet");
+  return renderer;
+}
 
 /** Characters handed to the lexer since load: lets tests check the cost stays linear. */
 export const stats = { lexedChars: 0 };
 
+export interface StreamingOptions {
+  /** Milliseconds of rendering per task before the rest waits for the next one. */
+  budgetMs?: number;
+}
+
+/** Characters lexed at a time: bounds one lexer call when a burst arrives. */
+const LEX_WINDOW = 4096;
+/** Finished blocks rendered (and sanitized) together at first between looks at the clock. */
+const BATCH = 4;
+// Far under the 50 ms of a long task, and leaves most of a frame to the browser. (Longer
+// slices while far behind were tried: more long tasks, and no sooner done.)
+const DEFAULT_BUDGET_MS = 10;
+/** Calls closer together than this share one budget: they are in the same task or frame. */
+const SAME_FRAME_MS = 8;
+
+const now = (): number => performance.now();
+// A new task as soon as possible: not the next animation frame, which would leave the
+// rest of the current frame idle; not setTimeout, which browsers clamp to 4 ms.
+const slice = (() => {
+  if (typeof MessageChannel !== "function") return (fn: () => void) => void setTimeout(fn, 0);
+  const channel = new MessageChannel();
+  const queue: (() => void)[] = [];
+  channel.port1.onmessage = () => queue.shift()?.();
+  return (fn: () => void) => {
+    queue.push(fn);
+    channel.port2.postMessage(null);
+  };
+})();
+
 export class StreamingMarkdown {
   private text = "";
-  private committed = 0; // text before this index is in final blocks
+  private committed = 0; // text before this index is lexed into final blocks
+  private lexedTo = 0; // text before this index has been seen by the lexer
+  private queue: Token[] = []; // final blocks not rendered yet, in order
+  private openToken: Token | null = null; // the last block, rendered when the queue is empty
+  private openDirty = false;
   private open: HTMLElement | null = null;
+  private window = LEX_WINDOW;
+  private scheduled = false;
+  private destroyed = false;
+  private lazy: HTMLElement[] = []; // blocks waiting for a language or KaTeX
   private idle: Promise<void> = Promise.resolve();
+  private readonly budget: number;
+  private frameStart = -Infinity;
+  private frameDeadline = -Infinity;
 
-  constructor(private readonly root: HTMLElement) {
+  constructor(
+    private readonly root: HTMLElement,
+    options: StreamingOptions = {},
+  ) {
+    this.budget = options.budgetMs ?? DEFAULT_BUDGET_MS;
     root.classList.add("markdown");
     root.addEventListener("click", onCopyClick);
   }
 
-  /** Render `text`, which extends the text given last time. Cost: the open block only. */
+  /** Render `text`, which extends the text given last time. Cost: bounded per call. */
   update(text: string): void {
     const n = this.text.length;
     // O(1) check that `text` extends what we have; anything else starts over.
@@ -30,12 +101,19 @@ export class StreamingMarkdown {
     }
     if (text.length === n) return;
     this.text += text.slice(n).replace(/\r\n?/g, "\n");
-    this.render();
+    // A slice is already booked to continue: it will see the new text.
+    if (!this.scheduled) this.render(this.deadline());
   }
 
-  /** The stream ended. The last block is already rendered as it will stay. */
+  /** The stream ended. Blocks still queued are rendered in the coming slices. */
   finish(): void {
-    this.open = null;
+    // Nothing to do: the last block is rendered as it will stay once the queue drains.
+  }
+
+  /** Render everything now, whatever it costs. Needs `await loadRenderer()` first. */
+  flush(): void {
+    lib();
+    this.render(Infinity);
   }
 
   /** Forget everything and render `text` from scratch. */
@@ -43,7 +121,13 @@ export class StreamingMarkdown {
     this.root.replaceChildren();
     this.text = "";
     this.committed = 0;
+    this.lexedTo = 0;
+    this.queue = [];
+    this.openToken = null;
+    this.openDirty = false;
     this.open = null;
+    this.window = LEX_WINDOW;
+    this.lazy = [];
     if (text) this.update(text);
   }
 
@@ -52,30 +136,132 @@ export class StreamingMarkdown {
     return this.idle;
   }
 
+  /** Whether text given to `update` is still waiting to be rendered. */
+  get pending(): boolean {
+    return this.scheduled || this.queue.length > 0;
+  }
+
   destroy(): void {
+    this.destroyed = true;
     this.root.removeEventListener("click", onCopyClick);
   }
 
-  private render(): void {
-    const tail = this.text.slice(this.committed);
-    stats.lexedChars += tail.length;
-    const tokens = lex(tail);
-    let last = tokens.length - 1;
-    while (last >= 0 && tokens[last]?.type === "space") last--;
-    // Every block before the last one is final: a later block has started after it.
-    for (const token of tokens.slice(0, Math.max(last, 0))) {
-      this.committed += token.raw.length;
-      if (token.type === "space") continue;
-      const el = this.open ?? this.newBlock();
-      this.open = null;
-      el.innerHTML = renderToken(token);
+  private render(deadline: number): void {
+    if (!renderer) {
+      // First use: fetch the libraries, then continue as if a slice had been booked.
+      if (!this.scheduled) {
+        this.scheduled = true;
+        // In a task of its own: evaluating the libraries took this one.
+        void loadRenderer().then(() =>
+          slice(() => {
+            this.scheduled = false;
+            if (!this.destroyed) this.render(this.deadline());
+          }),
+        );
+      }
+      return;
     }
-    const openToken = last >= 0 ? tokens[last] : undefined;
-    if (openToken) {
-      this.open ??= this.newBlock();
-      this.open.innerHTML = renderToken(openToken);
+    const fresh: HTMLElement[] = [];
+    let batchSize = BATCH; // grows while the budget allows: one sanitizer pass per batch
+    for (;;) {
+      const started = now();
+      if (this.queue.length === 0 && !this.lexMore()) break;
+      if (this.open) {
+        // The first finished block is the one the open element shows: finish it there.
+        const token = this.queue.shift();
+        if (token && token.type !== "space") fresh.push(this.renderBlock(token));
+      } else {
+        const batch = this.queue.splice(0, batchSize).filter((t) => t.type !== "space");
+        if (batch.length > 0) fresh.push(...this.appendBlocks(batch));
+        if (deadline - now() > 4 * (now() - started)) batchSize *= 2;
+      }
+      if (now() >= deadline && (this.queue.length > 0 || this.unlexed())) break;
     }
-    this.scheduleLazyWork();
+    if (this.queue.length === 0 && !this.unlexed() && this.openDirty && this.openToken) {
+      fresh.push(this.renderOpen(this.openToken));
+    }
+    this.scheduleLazyWork(fresh);
+    if ((this.queue.length > 0 || this.unlexed()) && !this.scheduled && !this.destroyed) {
+      this.scheduled = true;
+      slice(() => {
+        this.scheduled = false;
+        if (!this.destroyed) this.render(this.deadline());
+      });
+    }
+  }
+
+  /** When to stop rendering: calls in quick succession share one budget. */
+  private deadline(): number {
+    const t = now();
+    if (t - this.frameStart < SAME_FRAME_MS) return this.frameDeadline;
+    this.frameStart = t;
+    this.frameDeadline = t + this.budget;
+    return this.frameDeadline;
+  }
+
+  /** Whether some text has not been through the lexer yet. */
+  private unlexed(): boolean {
+    return this.lexedTo < this.text.length;
+  }
+
+  /**
+   * Lex the open block plus the next window of text; queue the blocks that are now final.
+   * Returns false when there was nothing new to lex.
+   */
+  private lexMore(): boolean {
+    if (!this.unlexed()) return false;
+    for (;;) {
+      const end = Math.min(this.text.length, this.committed + this.window);
+      const tail = this.text.slice(this.committed, end);
+      stats.lexedChars += tail.length;
+      const tokens = lib().lex(tail);
+      let last = tokens.length - 1;
+      while (last >= 0 && tokens[last]?.type === "space") last--;
+      // Every block before the last one is final: a later block has started after it.
+      const final = tokens.slice(0, Math.max(last, 0));
+      if (final.length === 0 && end < this.text.length) {
+        this.window *= 2; // one block larger than the window: look further
+        continue;
+      }
+      for (const token of final) {
+        this.committed += token.raw.length;
+        this.queue.push(token);
+      }
+      // Once a block got final, windows start small again; a long open block keeps its
+      // larger window, so it is not lexed in ever larger pieces on each update.
+      if (final.length > 0) this.window = LEX_WINDOW;
+      if (end < this.text.length) {
+        // The last block of a window that stops short of the text is not known yet:
+        // lex it again from its start, together with the next window.
+        this.lexedTo = this.committed;
+        return true;
+      }
+      this.lexedTo = end;
+      this.openToken = last >= 0 ? (tokens[last] ?? null) : null;
+      this.openDirty = true;
+      return true;
+    }
+  }
+
+  private renderBlock(token: Token): HTMLElement {
+    const el = this.open ?? this.newBlock();
+    this.open = null;
+    el.innerHTML = lib().renderToken(token);
+    return el;
+  }
+
+  private appendBlocks(tokens: Token[]): HTMLElement[] {
+    const fragment = lib().renderBlocks(tokens);
+    const blocks = [...fragment.children] as HTMLElement[];
+    this.root.append(fragment);
+    return blocks;
+  }
+
+  private renderOpen(token: Token): HTMLElement {
+    this.open ??= this.newBlock();
+    this.open.innerHTML = lib().renderToken(token);
+    this.openDirty = false;
+    return this.open;
   }
 
   private newBlock(): HTMLElement {
@@ -85,30 +271,73 @@ export class StreamingMarkdown {
     return el;
   }
 
-  private scheduleLazyWork(): void {
-    const root = this.root;
-    const pending = root.querySelectorAll<HTMLElement>("code[data-pending]");
-    const hasMath = root.querySelector(".md-math:not([data-done])") !== null;
-    if (pending.length === 0 && !hasMath) return;
-    const languages = new Set([...pending].map((el) => el.dataset["pending"] ?? ""));
-    const work = Promise.all([...languages].map(loadLanguage)).then(async () => {
-      for (const el of root.querySelectorAll<HTMLElement>("code[data-pending]")) {
-        const html = highlight(el.textContent ?? "", el.dataset["pending"] ?? "");
-        if (html !== null) {
-          el.innerHTML = html; // highlight.js escapes the code it wraps
-          el.removeAttribute("data-pending");
-        }
-      }
-      await renderMath(root);
-    });
+  /** Highlight code and typeset math in the blocks just rendered, once loaded. */
+  private scheduleLazyWork(blocks: HTMLElement[]): void {
+    const languages = new Set<string>();
+    let added = false;
+    for (const block of blocks) {
+      const pending = block.querySelectorAll<HTMLElement>("code[data-pending]");
+      const hasMath = block.querySelector(".md-math:not([data-done])") !== null;
+      if (pending.length === 0 && !hasMath) continue;
+      for (const el of pending) languages.add(el.dataset["pending"] ?? "");
+      if (!this.lazy.includes(block)) this.lazy.push(block);
+      added = true;
+    }
+    if (!added) return;
+    const { loadLanguage } = lib();
+    const work = Promise.all([...languages].map(loadLanguage)).then(() => this.drainLazy());
     this.idle = this.idle.then(() => work);
+  }
+
+  /**
+   * Apply highlighting and math to the waiting blocks, a budget at a time: a burst may
+   * have left dozens of code blocks waiting for their language.
+   */
+  private async drainLazy(retry = true): Promise<void> {
+    const { highlight, loadLanguage } = lib();
+    const blocks = this.lazy;
+    this.lazy = [];
+    const waiting: HTMLElement[] = []; // a language still loading: its own load retries
+    let deadline = now() + this.budget;
+    for (const block of blocks) {
+      if (block.parentNode !== this.root) continue; // gone with a reset
+      if (now() >= deadline) {
+        await new Promise<void>((resolve) => slice(resolve));
+        deadline = now() + this.budget;
+      }
+      for (const el of block.querySelectorAll<HTMLElement>("code[data-pending]")) {
+        const html = highlight(el.textContent ?? "", el.dataset["pending"] ?? "");
+        if (html === null) {
+          if (!waiting.includes(block)) waiting.push(block);
+          continue;
+        }
+        el.innerHTML = html; // highlight.js escapes the code it wraps
+        el.removeAttribute("data-pending");
+      }
+      await renderMath(block);
+    }
+    if (waiting.length === 0) return;
+    const languages = new Set<string>();
+    for (const block of waiting) {
+      for (const el of block.querySelectorAll<HTMLElement>("code[data-pending]")) {
+        languages.add(el.dataset["pending"] ?? "");
+      }
+      if (!this.lazy.includes(block)) this.lazy.push(block);
+    }
+    // Once their languages are in, go again (once: a language that failed stays plain).
+    await Promise.all([...languages].map(loadLanguage));
+    if (retry) await this.drainLazy(false);
   }
 }
 
-/** Render `text` once: the same DOM a stream of it ends with. */
+/**
+ * Render `text` once: the same DOM a stream of it ends with. Needs `await loadRenderer()`
+ * first (a stream loads the renderer itself).
+ */
 export function renderMarkdown(root: HTMLElement, text: string): StreamingMarkdown {
   const md = new StreamingMarkdown(root);
   md.update(text);
+  md.flush();
   md.finish();
   return md;
 }

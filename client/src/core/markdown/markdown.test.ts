@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
-import { StreamingMarkdown, renderMarkdown, stats } from "./index";
+import { beforeAll, describe, expect, it } from "vitest";
+import { StreamingMarkdown, loadRenderer, renderMarkdown, stats } from "./index";
+import type { StreamingOptions } from "./index";
 
 const CASES: Record<string, string> = {
   paragraphs: "One paragraph\nstill one.\n\nTwo.\n\n\nThree with *em* and **strong** and `code`.",
@@ -29,6 +30,8 @@ const CASES: Record<string, string> = {
   strike: "~~gone~~ and ~~also~~",
   unicode: "Emoji 👩‍💻 and flags 🇫🇷, combining e\u0301.",
 };
+
+beforeAll(() => loadRenderer());
 
 function mixedDocument(blocks: number): string {
   const parts: string[] = [];
@@ -60,9 +63,14 @@ function once(text: string): string {
   return root.innerHTML;
 }
 
-function streamed(text: string, sizes: () => number, check?: (root: HTMLElement) => void): string {
+function streamed(
+  text: string,
+  sizes: () => number,
+  check?: (root: HTMLElement) => void,
+  options: StreamingOptions = { budgetMs: Infinity },
+): string {
   const root = document.createElement("div");
-  const md = new StreamingMarkdown(root);
+  const md = new StreamingMarkdown(root, options);
   let end = 0;
   while (end < text.length) {
     end = Math.min(text.length, end + sizes());
@@ -70,7 +78,23 @@ function streamed(text: string, sizes: () => number, check?: (root: HTMLElement)
     check?.(root);
   }
   md.finish();
+  md.flush();
+  md.destroy();
   return root.innerHTML;
+}
+
+/** A check that blocks, once followed by another block, never change again. */
+function finishedBlocksUntouched(): (root: HTMLElement) => void {
+  const frozen = new Map<Element, string>();
+  return (root) => {
+    for (const [el, html] of frozen) {
+      expect(el.parentNode, "a finished block was removed").toBe(root);
+      expect(el.innerHTML, "a finished block changed").toBe(html);
+    }
+    const blocks = [...root.children];
+    // Every block but the last is final (the last may be the open one).
+    for (const el of blocks.slice(0, -1)) if (!frozen.has(el)) frozen.set(el, el.innerHTML);
+  };
 }
 
 function seeded(seed: number): () => number {
@@ -101,6 +125,55 @@ describe("streamed rendering equals rendering the final text once", () => {
       expect(streamed(text, seeded(name.length))).toBe(expected);
     });
   }
+});
+
+describe("rendering in budgeted steps ends with the same DOM", () => {
+  for (const [name, text] of Object.entries(CASES)) {
+    it(name, () => {
+      const expected = once(text);
+      // A zero budget renders one block per call and queues the rest for later frames.
+      expect(streamed(text, () => text.length, undefined, { budgetMs: 0 })).toBe(expected);
+      expect(streamed(text, () => 1, undefined, { budgetMs: 0 })).toBe(expected);
+      expect(streamed(text, seeded(name.length + 3), undefined, { budgetMs: 0 })).toBe(expected);
+    });
+  }
+});
+
+describe("finished blocks are never touched again", () => {
+  for (const name of ["long", "paragraphs", "lists", "table", "fence", "math", "quote"]) {
+    it(name, () => {
+      const text = CASES[name]!;
+      streamed(text, () => 1, finishedBlocksUntouched());
+      streamed(text, seeded(11), finishedBlocksUntouched(), { budgetMs: 0 });
+    });
+  }
+});
+
+describe("a burst is split into bounded steps", () => {
+  it("renders part of a 100-block burst at once, the rest on later frames", async () => {
+    const text = mixedDocument(100);
+    const root = document.createElement("div");
+    const md = new StreamingMarkdown(root, { budgetMs: 0 });
+    md.update(text);
+    expect(md.pending).toBe(true);
+    expect(root.children.length).toBeLessThan(20);
+    // jsdom runs animation frames at 60 Hz: one block per frame here, so give it time.
+    const until = Date.now() + 8000;
+    while (md.pending && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
+    expect(md.pending).toBe(false);
+    expect(root.innerHTML).toBe(once(text));
+  }, 15_000);
+  it("lexes a burst a window at a time, not all of it per block", () => {
+    const text = mixedDocument(400);
+    const before = stats.lexedChars;
+    const root = document.createElement("div");
+    const md = new StreamingMarkdown(root, { budgetMs: 0 });
+    md.update(text);
+    md.flush();
+    // Each character is lexed about once (plus the block cut at each window's end).
+    expect(stats.lexedChars - before).toBeLessThan(text.length * 1.5);
+    expect(root.innerHTML).toBe(once(text));
+  });
 });
 
 describe("safety at every step", () => {
@@ -179,4 +252,27 @@ it("costs about the open block per update, not the whole message", () => {
   // Re-lexing everything per character would be ~n²/2 (here ~1e9); we stay near n × block size.
   expect(lexed).toBeLessThan(text.length * 120);
   expect(lexed).toBeLessThan((text.length * text.length) / 50);
+}, 20_000); // ~25,000 updates: a few seconds on a busy 2-core machine
+
+it("highlights every code block of a burst once its language loads, a budget at a time", async () => {
+  const block = '```ruby\ndef greet(name)\n  puts "hi #{name}"\nend\n```';
+  const text = Array.from({ length: 30 }, (_, i) => `Step ${i}\n\n${block}`).join("\n\n");
+  const root = document.createElement("div");
+  const md = new StreamingMarkdown(root, { budgetMs: 0 });
+  md.update(text);
+  md.flush();
+  expect(root.querySelectorAll("code[data-pending]").length).toBe(30);
+  await md.whenIdle();
+  expect(root.querySelectorAll("code[data-pending]")).toHaveLength(0);
+  expect(root.querySelectorAll("code .hljs-keyword").length).toBeGreaterThanOrEqual(30);
+});
+
+it("loads the renderer on first use when nobody did", async () => {
+  // Modules are shared between tests: this checks the path a stream takes, not the load.
+  const root = document.createElement("div");
+  const md = new StreamingMarkdown(root);
+  md.update("# Title\n\ntext");
+  await loadRenderer();
+  for (let i = 0; i < 50 && md.pending; i++) await new Promise((r) => setTimeout(r, 10));
+  expect(root.querySelector("h1")?.textContent).toBe("Title");
 });

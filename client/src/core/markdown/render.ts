@@ -5,6 +5,7 @@ import DOMPurify from "dompurify";
 import { Marked } from "marked";
 import type { Token, Tokens } from "marked";
 import { highlight, languageOf } from "./highlight";
+import { imageAllowed } from "./images";
 import { mathExtensions } from "./math";
 
 const escapeHtml = (s: string): string =>
@@ -23,23 +24,8 @@ export function safeHref(href: string): string | null {
   return SAFE_HREF.test(trimmed) ? trimmed : null;
 }
 
-/** Hostnames whose images load without a click (`set_config({"image_hosts": [...]})`). */
-const imageHosts = new Set<string>();
-
-export function setImageHosts(hosts: readonly string[]): void {
-  imageHosts.clear();
-  for (const host of hosts) imageHosts.add(host.toLowerCase());
-}
-
-/** Whether `url` is an http(s) image on an allowed host. */
-export function imageAllowed(url: string): boolean {
-  try {
-    const parsed = new URL(url);
-    return /^https?:$/.test(parsed.protocol) && imageHosts.has(parsed.hostname);
-  } catch {
-    return false;
-  }
-}
+// Image hosts live apart (./images) so that setting them does not load this module.
+export { imageAllowed, setImageHosts } from "./images";
 
 function hostOf(url: string): string {
   try {
@@ -95,8 +81,13 @@ export const marked = new Marked({
   },
 });
 
+const PURIFY = {
+  ADD_ATTR: ["target", "referrerpolicy", "loading"],
+  FORBID_TAGS: ["style", "form"],
+};
+
 let hooked = false;
-function purify(html: string): string {
+function hook(): void {
   if (!hooked) {
     DOMPurify.addHook("afterSanitizeAttributes", (node) => {
       if (node.tagName === "A") {
@@ -108,11 +99,15 @@ function purify(html: string): string {
     });
     hooked = true;
   }
-  return DOMPurify.sanitize(html, {
-    ADD_ATTR: ["target", "referrerpolicy", "loading"],
-    FORBID_TAGS: ["style", "form"],
-  });
 }
+
+function purify(html: string): string {
+  hook();
+  return DOMPurify.sanitize(html, PURIFY);
+}
+
+// What the streaming renderer (./index) needs from the lazily loaded libraries.
+export { highlight, loadLanguage } from "./highlight";
 
 /** Top-level tokens of `src` (math included), for splitting into blocks. */
 export function lex(src: string): Token[] {
@@ -122,4 +117,15 @@ export function lex(src: string): Token[] {
 /** Sanitized HTML of one top-level token. */
 export function renderToken(token: Token): string {
   return purify(marked.parser([token]));
+}
+
+/**
+ * Sanitized blocks for several tokens, one `div.md-block` each, ready to append. One
+ * parse and one sanitizer pass for the lot: the fixed cost of a pass is paid per batch.
+ */
+export function renderBlocks(tokens: Token[]): DocumentFragment {
+  hook();
+  let html = "";
+  for (const token of tokens) html += `<div class="md-block">${marked.parser([token])}</div>`;
+  return DOMPurify.sanitize(html, { ...PURIFY, RETURN_DOM_FRAGMENT: true });
 }

@@ -1,0 +1,21 @@
+// Which remote images may load without a click. A module of its own, tiny and free of
+// the markdown libraries, so the app can set it at startup while the renderer (marked,
+// DOMPurify, highlight.js) loads only when a reply needs it.
+
+/** Hostnames whose images load without a click (`set_config({"image_hosts": [...]})`). */
+const imageHosts = new Set<string>();
+
+export function setImageHosts(hosts: readonly string[]): void {
+  imageHosts.clear();
+  for (const host of hosts) imageHosts.add(host.toLowerCase());
+}
+
+/** Whether `url` is an http(s) image on an allowed host. */
+export function imageAllowed(url: string): boolean {
+  try {
+    const parsed = new URL(url);
+    return /^https?:$/.test(parsed.protocol) && imageHosts.has(parsed.hostname);
+  } catch {
+    return false;
+  }
+}
