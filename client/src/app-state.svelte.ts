@@ -33,6 +33,7 @@ const DEFAULT_CONFIG: UIConfig = {
   favicon: null,
   starter_prompts: [],
   allow_upload: true,
+  show_usage: false,
   image_hosts: [],
   messages: [],
   functions: {},

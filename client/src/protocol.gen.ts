@@ -107,6 +107,7 @@ export interface UIConfig {
   favicon: string | null;
   starter_prompts: string[];
   allow_upload: boolean;
+  show_usage: boolean;
   image_hosts: string[];
   messages: ChatMessage[];
   functions: Record<string, FunctionDisplay>;

@@ -55,8 +55,8 @@ class Relay:
 
     * text (``str``), a delta (``ChoiceDelta``, a dict without ``role``), a streamed
       ``Choice`` or a ``ChatCompletionChunk`` extends the current message, which
-      starts with a fresh id; a ``finish_reason`` ends it; usage-only chunks are
-      skipped;
+      starts with a fresh id; a ``finish_reason`` ends it; a chunk's ``usage``
+      goes to the message it belongs to (shown if ``show_usage`` is set);
     * a dict with a ``role`` starts a new current message;
     * a complete message (``ChatCompletionMessage``, any ``role: tool`` result) is
       sent as a message of its own and ends the current one;
@@ -67,6 +67,7 @@ class Relay:
         self._run = run
         self._new_id = new_id
         self._current: str | None = None
+        self._last: str | None = None  # usage arrives after the finish_reason
 
     def send(self, item: Any) -> None:
         """Send one yielded item."""
@@ -101,13 +102,16 @@ class Relay:
             )
         if "choices" in plain or "delta" in plain:
             choice = _choice_of(plain)
-            if choice is None:
-                return  # a usage chunk: nothing to show
-            delta = choice.get("delta")
-            if isinstance(delta, dict) and delta:
-                self._extend(delta)
-            if choice.get("finish_reason") is not None:
-                self._current = None
+            if choice is not None:
+                delta = choice.get("delta")
+                if isinstance(delta, dict) and delta:
+                    self._extend(delta)
+                if choice.get("finish_reason") is not None:
+                    self._current = None
+            usage = plain.get("usage")
+            target = self._current or self._last
+            if isinstance(usage, dict) and target is not None:
+                self._run.update(target, {"usage": usage})
             return
         role = plain.get("role")
         if role is None or is_sdk_delta:
@@ -122,15 +126,17 @@ class Relay:
     def _extend(self, delta: dict[str, Any]) -> None:
         if self._current is None:
             self._current = self._new_id()
+        self._last = self._current
         self._run.update(self._current, delta)
 
 
-#: Provider fields of earlier replies that providers refuse as input (DeepSeek: HTTP 400).
-_NOT_INPUT = ("reasoning_content", "reasoning")
+#: Fields of earlier replies that providers refuse as input (DeepSeek: HTTP 400 on
+#: reasoning); ``usage`` is what gptchat shows under a reply, not part of a message.
+_NOT_INPUT = ("reasoning_content", "reasoning", "usage")
 
 
 def history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The conversation as the handler gets it: earlier replies' reasoning left out."""
+    """The conversation as the handler gets it: earlier replies' reasoning and usage left out."""
     return [
         {k: v for k, v in m.items() if k not in _NOT_INPUT}
         if any(k in m for k in _NOT_INPUT)
@@ -323,12 +329,14 @@ class StreamFolder:
                 "ChatCompletionChunk objects (or their choices, or deltas)"
             )
         choice = _choice_of(plain)
-        if choice is None:
-            return  # usage chunk
-        self._choices.append(choice)
-        delta = choice.get("delta")
-        if isinstance(delta, dict) and delta:
-            self._run.update(self.message_id, delta)
+        if choice is not None:
+            self._choices.append(choice)
+            delta = choice.get("delta")
+            if isinstance(delta, dict) and delta:
+                self._run.update(self.message_id, delta)
+        usage = plain.get("usage")
+        if isinstance(usage, dict):
+            self._run.update(self.message_id, {"usage": usage})
 
     def message(self) -> Any:
         """The folded message: a ``ChatCompletionMessage`` for SDK chunks, else a dict."""

@@ -29,6 +29,8 @@ class Config(BaseModel):
     favicon: str | None = None
     starter_prompts: list[str] = Field(default_factory=list)
     allow_upload: bool = True
+    #: Show the token usage under a reply (from streams' usage chunks).
+    show_usage: bool = False
     #: Hostnames whose images load in replies; others show a placeholder to click.
     image_hosts: list[str] = Field(default_factory=list)
     messages: list[ChatMessage] = Field(default_factory=list)
@@ -92,6 +94,7 @@ def to_ui_config(config: Config) -> dict[str, Any]:
         favicon=asset_url(config.favicon, FAVICON_URL),
         starter_prompts=config.starter_prompts,
         allow_upload=config.allow_upload,
+        show_usage=config.show_usage,
         image_hosts=[host.lower() for host in config.image_hosts],
         messages=config.messages,
         functions=functions,

@@ -175,6 +175,7 @@ class UIConfig(_Model):
     favicon: str | None
     starter_prompts: list[str]
     allow_upload: bool
+    show_usage: bool
     image_hosts: list[str]
     messages: list[ChatMessage]
     functions: dict[str, FunctionDisplay]

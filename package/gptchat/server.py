@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import mimetypes
 import re
 import secrets
 import threading
@@ -168,7 +169,16 @@ class Server:
         def static_file(filename: str) -> Response:
             if self.bundle.dir is None:
                 abort(404)
-            response = send_from_directory(self.bundle.dir, filename)
+            body = None
+            if "gzip" in request.headers.get("Accept-Encoding", ""):
+                body = self.bundle.gzipped(filename)
+            if body is not None:
+                # Halves to a third of the bytes a first visit loads.
+                response = Response(body, mimetype=mimetypes.guess_type(filename)[0])
+                response.headers["Content-Encoding"] = "gzip"
+            else:
+                response = send_from_directory(self.bundle.dir, filename)
+            response.headers["Vary"] = "Accept-Encoding"
             if filename.startswith("assets/"):
                 response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
             return response

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import gzip
 import html
 import re
 from functools import cached_property
 from pathlib import Path
+
+from werkzeug.security import safe_join
 
 _PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -13,6 +16,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 #: package folder in a source checkout or editable install (``package/build``).
 BUILD_CANDIDATES = (_PACKAGE_DIR / "build", _PACKAGE_DIR.parent / "build")
 
+_COMPRESSIBLE = (".js", ".css", ".svg")
 _TITLE_RE = re.compile(r"<title>.*?</title>", re.S)
 _ICON_RE = re.compile(r"\s*<link rel=\"icon\"[^>]*>")
 
@@ -35,6 +39,23 @@ class Bundle:
 
     def __init__(self, build_dir: Path | None = None) -> None:
         self.dir = build_dir if build_dir is not None else find_build_dir()
+        # Compressed once per file; bounded by the bundle's own (fixed) set of files.
+        self._gzipped: dict[str, bytes] = {}
+
+    def gzipped(self, filename: str) -> bytes | None:
+        """The gzip bytes of a text file of the bundle (compressed once), or None.
+
+        Only scripts, styles and SVG: images are compressed already.
+        """
+        if self.dir is None or not filename.endswith(_COMPRESSIBLE):
+            return None
+        path = safe_join(str(self.dir), filename)
+        if path is None or not Path(path).is_file():
+            return None
+        body = self._gzipped.get(path)
+        if body is None:
+            body = self._gzipped[path] = gzip.compress(Path(path).read_bytes(), 9, mtime=0)
+        return body
 
     @cached_property
     def _index_template(self) -> str | None:

@@ -263,6 +263,24 @@ def test_refusal_and_empty_assistant_message(chat: ChatApp, chat_page: ChatPage)
     expect(empty.locator(".status-note")).to_have_count(0)
 
 
+def test_token_usage_shows_when_configured(chat: ChatApp, chat_page: ChatPage) -> None:
+    chat.set_config({"show_usage": True})
+
+    @chat.handle_send_message
+    def handler(messages: Messages) -> Any:
+        # what an OpenAI stream with stream_options={"include_usage": True} yields
+        yield {"choices": [{"index": 0, "delta": {"role": "assistant", "content": "Counted."}}]}
+        yield {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        usage = {"prompt_tokens": 1200, "completion_tokens": 34, "total_tokens": 1234}
+        yield {"choices": [], "usage": usage}
+
+    chat_page.open().send("count")
+    chat_page.wait_idle()
+    expect(chat_page.last_assistant().get_by_test_id("usage")).to_have_text(
+        "1,234 tokens · 1,200 in · 34 out"
+    )
+
+
 def test_copy_a_message_as_markdown(chat: ChatApp, chat_page: ChatPage) -> None:
     reply_with(chat, "**Bold** and `code`.")
     chat_page.grant_clipboard()

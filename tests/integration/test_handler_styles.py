@@ -90,7 +90,8 @@ def test_generator_of_chunks_is_one_message(chat: ChatApp, client: OpenAI) -> No
 
     finished, messages = converse(chat)
     assert finished["status"] == "done"
-    assert messages == [{"role": "assistant", "content": ECHO}]
+    # the usage chunk (after the finish_reason) lands on the message it counts
+    assert messages == [{"role": "assistant", "content": ECHO, "usage": USAGE}]
 
 
 def test_generator_of_text_and_deltas(chat: ChatApp) -> None:
@@ -370,6 +371,8 @@ def test_async_stream_stops_when_the_user_presses_stop(chat: ChatApp, fake: Fake
 
 # -- providers: reasoning and usage -----------------------------------------------------
 
+USAGE = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
+
 
 @pytest.mark.parametrize(
     ("model", "field"), [("fake-reasoner", "reasoning_content"), ("gpt-oss", "reasoning")]
@@ -386,8 +389,32 @@ def test_reasoning_is_relayed_as_is(chat: ChatApp, client: OpenAI, model: str, f
 
     finished, messages = converse(chat)
     assert finished["status"] == "done"
-    assert messages == [{"role": "assistant", "content": ECHO, field: THOUGHT}]
+    assert messages == [{"role": "assistant", "content": ECHO, field: THOUGHT, "usage": USAGE}]
     assert getattr(folded[0], field) == THOUGHT
+    assert folded[0].model_extra.get("usage") is None  # the folded message is a message
+
+
+def test_usage_and_reasoning_never_go_back_to_the_model(chat: ChatApp) -> None:
+    seen: list[list[dict[str, Any]]] = []
+
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> Any:
+        seen.append(messages)
+        return "ok"
+
+    earlier = {"role": "assistant", "content": "hi", "reasoning": "hmm", "usage": USAGE}
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            history = [
+                {"id": "u0", "message": {"role": "user", "content": "a"}},
+                {"id": "a1", "message": earlier},
+            ]
+            send(sc, "b", history=history)
+            assert sc.wait_event("run_finished")["status"] == "done"
+        finally:
+            sc.close()
+    assert seen[0][1] == {"role": "assistant", "content": "hi"}
 
 
 # -- context ---------------------------------------------------------------------------
