@@ -34,6 +34,7 @@ const DEFAULT_CONFIG: UIConfig = {
   starter_prompts: [],
   allow_upload: true,
   show_usage: false,
+  max_message_bytes: 8 * 1024 * 1024,
   image_hosts: [],
   messages: [],
   functions: {},
@@ -166,10 +167,22 @@ export class ChatStore {
   }
 
   private dispatch(conv: Conversation): void {
+    conv.updatedAt = Date.now();
+    const payload = { conversation_id: conv.id, messages: toWire(conv) };
+    // Over the server's limit the socket would be cut with no word: say so instead.
+    const bytes = new TextEncoder().encode(JSON.stringify(payload)).length;
+    const limit = this.config.max_message_bytes;
+    if (bytes > limit) {
+      const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+      conv.error =
+        `This conversation is too large to send (${mb(bytes)} MB; the server takes up to ` +
+        `${mb(limit)} MB). Start a new chat, or edit a message to drop its images.`;
+      this.changed();
+      return;
+    }
     conv.running = true; // until run_finished or an error says otherwise
     conv.error = null;
-    conv.updatedAt = Date.now();
-    this.socket?.emit("send_message", { conversation_id: conv.id, messages: toWire(conv) });
+    this.socket?.emit("send_message", payload);
     void loadRenderer(); // the markdown chunk, while the reply is on its way
     this.changed();
   }

@@ -108,6 +108,7 @@ export interface UIConfig {
   starter_prompts: string[];
   allow_upload: boolean;
   show_usage: boolean;
+  max_message_bytes: number;
   image_hosts: string[];
   messages: ChatMessage[];
   functions: Record<string, FunctionDisplay>;

@@ -80,8 +80,12 @@ def asset_url(value: str | None, served_at: str) -> str | None:
     return value if _is_url(value) else served_at
 
 
-def to_ui_config(config: Config) -> dict[str, Any]:
-    """The ``config`` event payload for the browser."""
+def to_ui_config(config: Config, max_message_bytes: int = 8 * 1024 * 1024) -> dict[str, Any]:
+    """The ``config`` event payload for the browser.
+
+    ``max_message_bytes`` is the server's limit on one ``send_message``: the browser
+    checks it before sending, so the user hears why instead of losing the connection.
+    """
     functions = {
         name: FunctionDisplay(header=spec) if isinstance(spec, str) else spec
         for name, spec in config.functions.items()
@@ -95,6 +99,7 @@ def to_ui_config(config: Config) -> dict[str, Any]:
         starter_prompts=config.starter_prompts,
         allow_upload=config.allow_upload,
         show_usage=config.show_usage,
+        max_message_bytes=max_message_bytes,
         image_hosts=[host.lower() for host in config.image_hosts],
         messages=config.messages,
         functions=functions,

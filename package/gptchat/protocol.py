@@ -176,6 +176,7 @@ class UIConfig(_Model):
     starter_prompts: list[str]
     allow_upload: bool
     show_usage: bool
+    max_message_bytes: int
     image_hosts: list[str]
     messages: list[ChatMessage]
     functions: dict[str, FunctionDisplay]

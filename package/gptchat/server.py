@@ -249,7 +249,8 @@ class Server:
         def on_connect(auth: Any = None) -> bool:
             sid: str = request.sid  # type: ignore[attr-defined]
             self._accept(sid, auth)
-            self.emitter.config(sid, to_ui_config(self._get_config()))
+            ui = to_ui_config(self._get_config(), self.limits.max_message_bytes)
+            self.emitter.config(sid, ui)
             return True
 
         @sio.on("disconnect")
