@@ -11,7 +11,8 @@ It answers ``POST /v1/chat/completions`` like a tiny scripted model:
 The model name picks provider quirks: ``*reasoner*`` streams ``reasoning_content``
 first (DeepSeek, vLLM), ``*oss*`` streams ``reasoning`` (Ollama, OpenRouter),
 ``*ollama*`` repeats ``role`` in every delta, ``*slow*`` streams a long reply
-slowly (for stop tests). ``stream_options.include_usage`` adds the usage chunk.
+slowly (for stop tests), ``*stall*`` goes silent after its first chunk until the client
+hangs up. ``stream_options.include_usage`` adds the usage chunk.
 Streams are SSE (``data: {chunk}`` ... ``data: [DONE]``) in ~4-character tokens.
 """
 
@@ -19,6 +20,8 @@ from __future__ import annotations
 
 import json
 import re
+import select
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -129,6 +132,16 @@ def stream_chunks(
         yield {**CHUNK_BASE, "choices": [], "usage": counts}
 
 
+def _hung_up(conn: socket.socket, within: float) -> bool:
+    """Wait in silence until the client closes the connection (True), or ``within`` s."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        readable, _, _ = select.select([conn], [], [], 0.05)
+        if readable and not conn.recv(1, socket.MSG_PEEK):
+            return True
+    return False
+
+
 class FakeOpenAI:
     """The server; ``base_url`` for ``OpenAI(base_url=...)``, ``requests`` it got."""
 
@@ -167,6 +180,9 @@ class FakeOpenAI:
                         for c in chunks:
                             self.wfile.write(f"data: {json.dumps(c)}\n\n".encode())
                             self.wfile.flush()
+                            if "stall" in model and _hung_up(self.connection, within=20):
+                                fake.aborted.set()  # a model thinking in silence, cut off
+                                return
                             if delay:
                                 time.sleep(delay)
                         self.wfile.write(b"data: [DONE]\n\n")

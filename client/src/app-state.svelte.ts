@@ -183,7 +183,9 @@ export class ChatStore {
     conv.running = true; // until run_finished or an error says otherwise
     conv.error = null;
     this.socket?.emit("send_message", payload);
-    void loadRenderer(); // the markdown chunk, while the reply is on its way
+    // The markdown chunk, while the reply is on its way; a failure here is retried
+    // when the reply renders.
+    loadRenderer().catch(() => undefined);
     this.changed();
   }
 

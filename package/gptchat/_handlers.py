@@ -9,10 +9,12 @@ public methods. No openai import: SDK objects are recognised by their shape.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import inspect
+import socket
 import threading
-from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from collections.abc import Awaitable, Callable, Coroutine, Iterator, Mapping
 from typing import Any, TypeVar
 
 from ._coerce import to_plain
@@ -350,6 +352,30 @@ class StreamFolder:
         return folded
 
 
+def _hang_up(stream: Any) -> Callable[[], None] | None:
+    """A way to cut a relayed HTTP stream from another thread, or None.
+
+    Closing the response from another thread does not wake a read blocked on a model
+    that is thinking in silence; shutting its socket down does, and the iteration
+    ends at once. Only while the response is still open: a finished response's
+    connection may already serve another request.
+    """
+    response = getattr(stream, "response", None)
+    extensions = getattr(response, "extensions", None)
+    network = extensions.get("network_stream") if isinstance(extensions, Mapping) else None
+    get_extra_info = getattr(network, "get_extra_info", None)
+    sock = get_extra_info("socket") if callable(get_extra_info) else None
+    if not isinstance(sock, socket.socket):
+        return None
+
+    def hang_up() -> None:
+        if not getattr(response, "is_closed", True):
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+
+    return hang_up
+
+
 def relay_stream(run: Run, message_id: str, stream: Any) -> Any:
     """Relay a sync stream; the folded message."""
     error = _not_a_stream(stream)
@@ -358,10 +384,15 @@ def relay_stream(run: Run, message_id: str, stream: Any) -> Any:
     if not hasattr(stream, "__iter__"):
         raise TypeError("this is an async stream: use `await app.stream(stream)`")
     folder = StreamFolder(run, message_id)
+    hang_up = _hang_up(stream)
+    if hang_up is not None:
+        run.on_stop(hang_up)  # stop reaches a handler waiting on a silent model
     finished = False
     try:
         for chunk in stream:
             folder.feed(chunk)
+        if run.stop_requested():
+            raise _stopped()  # the stream ended because stop cut it, not because it was done
         finished = True
     finally:
         close = getattr(stream, "close", None)

@@ -49,5 +49,6 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 @pytest.fixture
-def chat_page(page: Page, server: str) -> ChatPage:
+def chat_page(server: str, page: Page) -> ChatPage:
+    # The server first, so the page closes before it: no fetch of a closing page fails.
     return ChatPage(page, server, SCREENSHOTS)

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from playwright.sync_api import WebSocketRoute, expect
+from playwright.sync_api import Route, WebSocketRoute, expect
 
 from gptchat import ChatApp
 from tests.e2e.chat_page import ChatPage
@@ -516,6 +516,26 @@ def test_empty_state_with_logo_and_starter_prompts(
     chat_page.page.get_by_test_id("starter-prompt").nth(1).click()
     chat_page.wait_idle()
     expect(chat_page.messages("user")).to_have_text("Tell me a joke")
+
+
+def test_reply_renders_even_if_the_markdown_code_fails_to_load_once(
+    chat: ChatApp, chat_page: ChatPage
+) -> None:
+    reply_with(chat, "**Bold** reply.")
+    failed: list[str] = []
+
+    def flaky(route: Route) -> None:
+        if not failed:
+            failed.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    chat_page.page.route(re.compile(r"/assets/render-[^/]+\.js$"), flaky)
+    chat_page.open().send("hello")
+    chat_page.wait_idle()
+    expect(chat_page.last_assistant().locator("strong")).to_have_text("Bold", timeout=10_000)
+    assert len(failed) == 1
 
 
 def test_default_favicon(chat: ChatApp, chat_page: ChatPage) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -229,6 +231,36 @@ def test_stream_stops_when_the_user_presses_stop(
     (message,) = fold_messages(sc.named("message_delta")).values()
     assert SLOW_REPLY.startswith(message["content"])  # what was sent before the stop
     assert message["content"] != SLOW_REPLY
+
+
+def test_stream_from_a_silent_model_is_cut_within_a_second_of_stop(
+    chat: ChatApp, client: OpenAI, fake: FakeOpenAI
+) -> None:
+    """A model thinking in silence sends nothing to wake the relay: stop must cut it."""
+    unwound = threading.Event()
+
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> None:
+        stream = client.chat.completions.create(model="stall", messages=messages, stream=True)  # type: ignore[arg-type]
+        try:
+            chat.stream(stream)
+        finally:
+            unwound.set()
+
+    fake.aborted.clear()
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            send(sc, "hi", conversation_id="conv-stall-001")
+            sc.wait_event("message_delta")
+            t0 = time.monotonic()
+            sc.emit("stop", {"conversation_id": "conv-stall-001"})
+            assert sc.wait_event("run_finished")["status"] == "stopped"
+            assert unwound.wait(5)
+            assert fake.aborted.wait(5), "the upstream stream was not closed"
+            assert time.monotonic() - t0 < 1.5  # within a second, with margin
+        finally:
+            sc.close()
 
 
 def press_stop_after_first_delta(chat: ChatApp, conversation_id: str) -> dict[str, Any]:

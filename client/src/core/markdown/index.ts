@@ -16,7 +16,7 @@ import { renderMath } from "./math";
 
 type Renderer = typeof import("./render");
 let renderer: Renderer | null = null;
-let rendererLoading: Promise<Renderer> | null = null;
+let rendererLoading: Promise<void> | null = null;
 
 /** Load the markdown libraries; resolves when rendering can start. Safe to call often. */
 export function loadRenderer(): Promise<void> {
@@ -24,8 +24,15 @@ export function loadRenderer(): Promise<void> {
   // none of those tasks is long; then the small module that ties them together.
   rendererLoading ??= Promise.all([import("dompurify"), import("marked")])
     .then(() => import("./render"))
-    .then((mod) => (renderer = mod));
-  return rendererLoading.then(() => undefined);
+    .then((mod) => {
+      renderer = mod;
+    })
+    .catch((error: unknown) => {
+      // A dropped connection or a restarting server: let a later call try again.
+      rendererLoading = null;
+      throw error;
+    });
+  return rendererLoading;
 }
 
 function lib(): Renderer {
@@ -40,6 +47,9 @@ export interface StreamingOptions {
   /** Milliseconds of rendering per task before the rest waits for the next one. */
   budgetMs?: number;
 }
+
+/** Wait before fetching the markdown libraries again after a failed fetch. */
+const LOAD_RETRY_MS = 1000;
 
 /** Characters lexed at a time: bounds one lexer call when a burst arrives. */
 const LEX_WINDOW = 4096;
@@ -152,11 +162,13 @@ export class StreamingMarkdown {
       if (!this.scheduled) {
         this.scheduled = true;
         // In a task of its own: evaluating the libraries took this one.
-        void loadRenderer().then(() =>
-          slice(() => {
-            this.scheduled = false;
-            if (!this.destroyed) this.render(this.deadline());
-          }),
+        const resume = () => {
+          this.scheduled = false;
+          if (!this.destroyed) this.render(this.deadline());
+        };
+        void loadRenderer().then(
+          () => slice(resume),
+          () => setTimeout(resume, LOAD_RETRY_MS), // the text waits, nothing is lost
         );
       }
       return;
