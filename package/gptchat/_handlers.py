@@ -241,12 +241,34 @@ def _held_streams(gen: Any) -> list[Any]:
     return found
 
 
+def _watch_streams(run: Run, streams: list[Any], watched: set[int]) -> None:
+    for stream in streams:
+        if id(stream) in watched:
+            continue
+        watched.add(id(stream))
+        hang_up = _hang_up(stream)
+        if hang_up is not None:
+            run.on_stop(hang_up)
+
+
 def _consume_generator(run: Run, new_id: NewId, gen: Iterator[Any]) -> None:
     relay = Relay(run, new_id)
     finished = False
+    watched: set[int] = set()
+    delegate: Any = None
     try:
-        for item in gen:
+        for count, item in enumerate(gen):
+            # Between items the generator is suspended, so the streams it reads can be
+            # found: give each a hang-up for stop, which otherwise would wait for the
+            # model's next chunk. Looked for when what it delegates to changes, and now
+            # and then for streams it loops over itself.
+            current = getattr(gen, "gi_yieldfrom", None)
+            if current is not delegate or count % 256 == 0:
+                delegate = current
+                _watch_streams(run, _held_streams(gen), watched)
             relay.send(item)
+        if run.stop_requested():
+            raise _stopped()  # a hang-up ended the stream early
         finished = True
     finally:
         streams = [] if finished else _held_streams(gen)
