@@ -35,22 +35,13 @@ from typing import Any
 
 from playwright.sync_api import Browser, Page, sync_playwright
 
+sys.path[:0] = [str(Path(__file__).resolve().parent.parent)]
+from tests.e2e.chromium import ARGS, CHROMIUM  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 CLIENT = ROOT / "client"
 RESULTS = ROOT / "bench" / "results"
 HISTORY = RESULTS / "history"
-CHROMIUM = os.environ.get("GPTCHAT_CHROMIUM", "/usr/bin/chromium")
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE localhost, EXCLUDE 127.0.0.1",
-]
 TIMEOUT_S = 60.0
 
 # Installed before any page script: long tasks, and (for W3) when each message_delta
