@@ -267,8 +267,8 @@ def _consume_generator(run: Run, new_id: NewId, gen: Iterator[Any]) -> None:
                 delegate = current
                 _watch_streams(run, _held_streams(gen), watched)
             relay.send(item)
-        if run.stop_requested():
-            raise _stopped()  # a hang-up ended the stream early
+        # A hang-up ends the stream early, as if it were done: _execute still finishes
+        # the run as stopped, since stop was requested.
         finished = True
     finally:
         streams = [] if finished else _held_streams(gen)

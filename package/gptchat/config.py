@@ -80,7 +80,7 @@ def asset_url(value: str | None, served_at: str) -> str | None:
     return value if _is_url(value) else served_at
 
 
-def to_ui_config(config: Config, max_message_bytes: int = 8 * 1024 * 1024) -> dict[str, Any]:
+def to_ui_config(config: Config, max_message_bytes: int) -> dict[str, Any]:
     """The ``config`` event payload for the browser.
 
     ``max_message_bytes`` is the server's limit on one ``send_message``: the browser

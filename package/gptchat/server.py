@@ -19,7 +19,7 @@ from socketio.packet import Packet
 
 from ._auth import Guard
 from ._limits import TOO_DEEP_EVENT, GuardedJSON, Limits, RateLimiter, check_payload
-from .config import FAVICON_URL, LOGO_URL, Config, to_ui_config
+from .config import FAVICON_URL, LOGO_URL, Config, asset_url, to_ui_config
 from .emitter import Emitter
 from .protocol import CLIENT_PAYLOADS, ClientEvent, Resume, SendMessage, Stop
 from .runs import BusyError, Run, RunRegistry, TooManyRunsError
@@ -149,8 +149,7 @@ class Server:
         @app.get("/")
         def index() -> Response:
             config = self._get_config()
-            ui = to_ui_config(config)
-            page = self.bundle.index_html(config.title, ui["favicon"])
+            page = self.bundle.index_html(config.title, asset_url(config.favicon, FAVICON_URL))
             if page is None:
                 return Response(MISSING_BUILD_HELP, status=503, mimetype="text/plain")
             response = Response(page, mimetype="text/html")

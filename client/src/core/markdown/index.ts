@@ -98,7 +98,7 @@ export class StreamingMarkdown {
   ) {
     this.budget = options.budgetMs ?? DEFAULT_BUDGET_MS;
     root.classList.add("markdown");
-    root.addEventListener("click", onCopyClick);
+    root.addEventListener("click", onClick);
   }
 
   /** Render `text`, which extends the text given last time. Cost: bounded per call. */
@@ -153,7 +153,7 @@ export class StreamingMarkdown {
 
   destroy(): void {
     this.destroyed = true;
-    this.root.removeEventListener("click", onCopyClick);
+    this.root.removeEventListener("click", onClick);
   }
 
   private render(deadline: number): void {
@@ -354,13 +354,31 @@ export function renderMarkdown(root: HTMLElement, text: string): StreamingMarkdo
   return md;
 }
 
-function onCopyClick(event: Event): void {
-  const button = (event.target as Element | null)?.closest?.(".md-copy");
-  if (!(button instanceof HTMLElement)) return;
+// The buttons the renderer writes: copy a code block; load a blocked remote image.
+function onClick(event: Event): void {
+  const target = event.target instanceof Element ? event.target : null;
+  const copy = target?.closest(".md-copy");
+  if (copy instanceof HTMLElement) copyCode(copy);
+  const image = target?.closest(".md-image-blocked");
+  if (image instanceof HTMLElement) loadImage(image);
+}
+
+function copyCode(button: HTMLElement): void {
   const code = button.closest(".md-code")?.querySelector("code");
   if (!code) return;
   void navigator.clipboard?.writeText(code.textContent ?? "").then(() => {
     button.textContent = "Copied";
     setTimeout(() => (button.textContent = "Copy"), 1500);
   });
+}
+
+// A click is the reader's consent to load the image (with no referrer).
+function loadImage(button: HTMLElement): void {
+  const src = button.dataset["src"];
+  if (!src || !/^https?:\/\//i.test(src)) return;
+  const img = document.createElement("img");
+  img.src = src;
+  img.alt = button.dataset["alt"] ?? "";
+  img.referrerPolicy = "no-referrer";
+  button.replaceWith(img);
 }
