@@ -116,7 +116,7 @@ def record(name: str, scenario: Scenario) -> dict[str, Any]:
             send(client, "Hello", conversation_id=CONVERSATION)
             if name == "stopped":
                 client.wait_for(
-                    lambda ev: sum(len(d["deltas"]) for e, d in ev if e == "message_delta") >= 4
+                    lambda ev: sum(d["count"] for e, d in ev if e == "message_delta") >= 4
                 )
                 client.emit("stop", {"conversation_id": CONVERSATION})
                 stop_seen.set()
@@ -137,7 +137,7 @@ def record_resume(url: str, reconnected: threading.Event) -> dict[str, Any]:
     key = "fixture-browser-0123456789"
     first = SocketClient(url, client_key=key)
     send(first, "Hello", conversation_id=CONVERSATION)
-    first.wait_for(lambda ev: sum(len(d["deltas"]) for e, d in ev if e == "message_delta") >= 10)
+    first.wait_for(lambda ev: sum(d["count"] for e, d in ev if e == "message_delta") >= 10)
     first.close()
     second = SocketClient(url, client_key=key)
     try:
@@ -159,10 +159,10 @@ def record_resume(url: str, reconnected: threading.Event) -> dict[str, Any]:
         if e != "message_delta":
             continue
         acc, seq = expected.setdefault(d["message_id"], (new_message(), 0))
-        for offset, delta in enumerate(d["deltas"]):
-            if d["seq"] + offset == seq + 1:
+        if d["seq"] == seq + 1:  # events are applied whole, in sequence
+            for delta in d["deltas"]:
                 merge_delta(acc, delta)
-                seq += 1
+            seq += d["count"]
         expected[d["message_id"]] = (acc, seq)
     return {
         "name": "resumed",

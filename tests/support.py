@@ -125,7 +125,8 @@ class SocketClient:
 def fold_messages(deltas: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Fold ``message_delta`` payloads (in any arrival order) into messages by id.
 
-    Asserts that each message's sequence numbers are 1..n with no gap or duplicate.
+    Asserts that each message's events cover sequence numbers 1..n with no gap,
+    duplicate or overlap, and that every event carries at least one delta.
     """
     by_id: dict[str, dict[int, dict[str, Any]]] = {}
     order: list[str] = []
@@ -134,17 +135,19 @@ def fold_messages(deltas: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         if mid not in by_id:
             by_id[mid] = {}
             order.append(mid)
-        for offset, delta in enumerate(payload["deltas"]):
-            seq = payload["seq"] + offset
-            assert seq not in by_id[mid], f"duplicate seq {seq} for {mid}"
-            by_id[mid][seq] = delta
+        assert 1 <= len(payload["deltas"]) <= payload["count"], payload
+        assert payload["seq"] not in by_id[mid], f"duplicate seq {payload['seq']} for {mid}"
+        by_id[mid][payload["seq"]] = payload
     result = {}
     for mid in order:
-        seqs = sorted(by_id[mid])
-        assert seqs == list(range(1, len(seqs) + 1)), f"gap in seqs of {mid}: {seqs}"
         acc = new_message()
-        for seq in seqs:
-            merge_delta(acc, by_id[mid][seq])
+        expected = 1
+        for seq in sorted(by_id[mid]):
+            assert seq == expected, f"gap or overlap in the seqs of {mid} at {seq}"
+            payload = by_id[mid][seq]
+            for delta in payload["deltas"]:
+                merge_delta(acc, delta)
+            expected += payload["count"]
         result[mid] = finish_message(acc)
     return result
 

@@ -126,6 +126,7 @@ export interface MessageDelta {
   run_id: string;
   message_id: string;
   seq: number;
+  count: number;
   deltas: Record<string, unknown>[];
 }
 

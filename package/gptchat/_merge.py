@@ -8,7 +8,7 @@ stream accumulator, with its four deliberate deviations); the browser's
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 # Keys whose string fragments concatenate (rule 3); other strings do too unless listed
@@ -92,6 +92,51 @@ def merge_delta(acc: dict[str, Any], delta: Mapping[str, Any]) -> None:
             # Content parts, numbers, objects: the latest value wins, copied so that
             # later merges never reach into the caller's data.
             acc[key] = copy.deepcopy(value)
+
+
+def _text_only(delta: Mapping[str, Any]) -> bool:
+    # Nothing but a role and text fragments: such deltas fold by joining their strings.
+    return all(
+        isinstance(value, str) and (key == "role" or key not in _REPLACE | _NOT_MESSAGE)
+        for key, value in delta.items()
+    )
+
+
+def fold_text_deltas(deltas: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """Join each run of consecutive text-only deltas into one delta.
+
+    Merging the result gives the same message as merging ``deltas``: text
+    concatenates (rule 3) and the first role wins (rule 4), so a run of
+    ``{"content": "Hel"}``, ``{"content": "lo"}`` is ``{"content": "Hello"}``.
+    Any other delta (tool calls, content parts, ...) is kept as it is, in place.
+    """
+    out: list[Mapping[str, Any]] = []
+    texts: dict[str, list[str]] = {}
+    role: str | None = None
+    in_run = False
+
+    def end_run() -> None:
+        nonlocal role, in_run
+        if in_run:
+            folded: dict[str, Any] = {} if role is None else {"role": role}
+            folded.update((key, "".join(parts)) for key, parts in texts.items())
+            out.append(folded)
+        texts.clear()
+        role, in_run = None, False
+
+    for delta in deltas:
+        if not _text_only(delta):
+            end_run()
+            out.append(delta)
+            continue
+        in_run = True
+        for key, value in delta.items():
+            if key != "role":
+                texts.setdefault(key, []).append(value)
+            elif role is None:
+                role = value
+    end_run()
+    return out
 
 
 def finish_message(acc: Mapping[str, Any], keep_index: bool = False) -> dict[str, Any]:

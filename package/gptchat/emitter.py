@@ -7,6 +7,7 @@ import logging
 import queue
 import socket
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from .protocol import ErrorCode, RunStatus, ServerEvent
@@ -96,14 +97,17 @@ class Emitter:
         run_id: str,
         message_id: str,
         seq: int,
-        deltas: list[dict[str, Any]],
+        count: int,
+        deltas: list[Mapping[str, Any]],
     ) -> None:
-        """Send consecutive deltas of one message, the first numbered ``seq``."""
+        """Send ``count`` consecutive deltas of one message, the first numbered ``seq``,
+        folded into ``deltas``."""
         payload = {
             "conversation_id": conversation_id,
             "run_id": run_id,
             "message_id": message_id,
             "seq": seq,
+            "count": count,
             "deltas": deltas,
         }
         self._emit(ServerEvent.MESSAGE_DELTA, payload, sid)

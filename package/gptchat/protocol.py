@@ -12,12 +12,12 @@ Flow of one reply::
     client                              server
     send_message {conversation_id, messages}  ->
                                         <-  run_started {conversation_id, run_id}
-                                        <-  message_delta {message_id, seq, deltas}  (many)
+                                        <-  message_delta {message_id, seq, count, deltas}  (many)
     stop {conversation_id}              ->  (optional)
                                         <-  run_finished {status, error}
 
 ``seq`` numbers the deltas of one message from 1, so a client that reconnects
-(``resume``) and receives a ``run_snapshot`` can drop deltas it already has.
+(``resume``) and receives a ``run_snapshot`` can drop events it already has.
 """
 
 from __future__ import annotations
@@ -192,14 +192,17 @@ class RunStarted(_Model):
 class MessageDelta(_Model):
     """Deltas for one message, to merge in order.
 
-    ``seq`` is the number of the first delta in ``deltas``; numbers count from 1
-    per message and have no gaps.
+    The handler's deltas are numbered from 1 per message, with no gaps. An event
+    carries ``count`` of them, the first numbered ``seq``; runs of text-only deltas
+    are folded into one (their strings joined), so ``deltas`` may be shorter. A
+    client applies an event whole, when ``seq`` follows the last number it has.
     """
 
     conversation_id: str
     run_id: str
     message_id: str
     seq: int
+    count: int
     deltas: list[dict[str, Any]]
 
 

@@ -2,9 +2,11 @@
 
 A :class:`Run` is where the server keeps the in-flight reply: every delta is
 merged into its message (so a tab that reconnects gets a snapshot) and queued
-for the tab (so bursts are coalesced into one event per message). Each run has
-one flusher thread that sends queued deltas to the tab the run is attached to
-and, when the run ends, the ``run_finished`` event after the last delta.
+for the tab (so bursts are coalesced into one event per message, their text
+joined). Queued deltas go out at most once per ``coalesce_interval``: from the
+handler's own thread when it calls while a batch is due, otherwise from the
+run's flusher thread, which also sends the ``run_finished`` event after the
+last delta.
 
 The flusher also keeps the run honest: it holds deltas back while the tab's
 connection has a backlog (they coalesce) and drops a tab that stops reading for
@@ -22,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._merge import finish_message, merge_delta, new_message
+from ._merge import finish_message, fold_text_deltas, merge_delta, new_message
 from .emitter import Emitter
 from .errors import StopGeneration
 from .protocol import RunStatus
@@ -67,6 +69,10 @@ class Run:
         self._cond = threading.Condition()
         self._messages: dict[str, _MessageState] = {}
         self._pending: list[tuple[str, int, dict[str, Any]]] = []
+        # Held while a batch is taken and sent, so batches leave in order whichever
+        # thread sends them: the handler's own (when one is due) or the flusher.
+        self._send_lock = threading.Lock()
+        self._sent_at = -float("inf")
         self._closed = False
         self._handler_timeout = handler_timeout
         self._send_timeout = send_timeout
@@ -94,7 +100,7 @@ class Run:
         with self._cond:
             if self._closed:
                 raise StopGeneration("this reply has already ended")
-            self._last_activity = time.monotonic()
+            now = self._last_activity = time.monotonic()
             state = self._messages.get(message_id)
             if state is None:
                 state = self._messages[message_id] = _MessageState()
@@ -103,6 +109,15 @@ class Run:
             self._pending.append((message_id, state.seq, delta))
             if len(self._pending) == 1:
                 self._cond.notify()
+        # A handler calling in a tight loop keeps the GIL, and a flusher thread waking up
+        # to send can wait for it for a long while (0.2 s measured): so when a batch is
+        # due, the handler's thread sends it itself. The flusher sends what a handler that
+        # went quiet leaves behind.
+        if now - self._sent_at >= self._interval and self._send_lock.acquire(blocking=False):
+            try:
+                self._send_pending(finishing=False)
+            finally:
+                self._send_lock.release()
 
     def finish(self, status: RunStatus, error: str | None = None) -> bool:
         """End the run; the flusher sends what is queued, then ``run_finished``.
@@ -175,12 +190,13 @@ class Run:
         """Send the run so far to ``sid`` and make it the run's tab.
 
         Done under the lock so that every delta queued after the snapshot goes to
-        the new tab after it; deltas already in the snapshot that still reach the
-        tab carry old sequence numbers and are dropped there.
+        the new tab after it. What was queued before is in the snapshot: it is not
+        sent again, so no event straddles the snapshot (events are applied whole).
         """
         with self._cond:
             self._sid = sid
             self._emitter.run_snapshot(sid, self._snapshot())
+            self._pending.clear()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the flusher has sent everything; for tests and shutdown."""
@@ -211,35 +227,53 @@ class Run:
                     if self._expire():
                         break
                     self._cond.wait(self._wait_time())
-                batch, self._pending = self._pending, []
-                sid = self._sid
-                done = self._closed and not batch
             if self._stop.is_set():
                 self._fire_on_stop()  # after a timeout decided under the lock
-            if sid and batch and self._emitter.backlog(sid) >= _MAX_BACKLOG:
-                # The tab is not reading: keep the deltas here, where they coalesce into
-                # fewer events, and drop the tab if it stays stalled.
-                with self._cond:
-                    self._pending[:0] = batch
+            # Coalesce: what arrives until the batch is due goes out as one event per message.
+            delay = self._sent_at + self._interval - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            with self._send_lock:
+                sent, done = self._send_pending(finishing=True)
+            if sent is None:
+                # The tab is not reading: the deltas wait here, where they coalesce into
+                # fewer events, and the tab is dropped if it stays stalled.
                 now = time.monotonic()
                 stalled_since = stalled_since or now
                 if now - stalled_since > self._send_timeout:
-                    self._emitter.drop(sid, "stopped reading")
+                    sid = self._sid
+                    if sid:
+                        self._emitter.drop(sid, "stopped reading")
                     stalled_since = None
                 time.sleep(_STALL_POLL)
                 continue
             stalled_since = None
-            if sid and batch:
-                self._send(sid, batch)
             if done:
-                if sid:
-                    self._emitter.run_finished(
-                        sid, self.conversation_id, self.run_id, self.status, self.error
-                    )
                 return
-            if batch and self._interval > 0:
-                # Coalesce: what arrives while we wait goes out as one event per message.
-                time.sleep(self._interval)
+
+    def _send_pending(self, finishing: bool) -> tuple[bool | None, bool]:
+        """Send the queued deltas; under ``_send_lock``.
+
+        Returns whether a batch went out (None: held back, the tab is not reading)
+        and, when ``finishing`` (the flusher), whether the run is over and
+        ``run_finished`` was sent.
+        """
+        with self._cond:
+            batch, self._pending = self._pending, []
+            sid = self._sid
+            done = finishing and self._closed and not batch
+        if sid and batch and self._emitter.backlog(sid) >= _MAX_BACKLOG:
+            with self._cond:
+                self._pending[:0] = batch
+            return None, False
+        if sid and batch:
+            self._send(sid, batch)
+            self._sent_at = time.monotonic()
+        if done and sid:
+            self._emitter.run_finished(
+                sid, self.conversation_id, self.run_id, self.status, self.error
+            )
+        return bool(batch), done
 
     def _wait_time(self) -> float | None:
         deadlines = [d for d in (self._stop_deadline, self._idle_deadline()) if d is not None]
@@ -278,8 +312,17 @@ class Run:
             else:
                 group[1].append(delta)
         for message_id, (first_seq, deltas) in groups.items():
+            # A burst of text fragments goes out as one string: a handler calling
+            # update_message() per token costs one small event per interval, not a list
+            # of thousands of tiny objects to encode, send and decode.
             self._emitter.message_delta(
-                sid, self.conversation_id, self.run_id, message_id, first_seq, deltas
+                sid,
+                self.conversation_id,
+                self.run_id,
+                message_id,
+                first_seq,
+                len(deltas),
+                fold_text_deltas(deltas),
             )
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from openai.types.chat import ChatCompletionChunk
 
-from gptchat._merge import finish_message, merge_delta, new_message
+from gptchat._merge import finish_message, fold_text_deltas, merge_delta, new_message
 from gptchat.utils import concat_stream, parse_partial_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,6 +64,51 @@ def fold(*deltas: dict[str, Any]) -> dict[str, Any]:
     for delta in deltas:
         merge_delta(acc, delta)
     return finish_message(acc)
+
+
+@pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)
+def test_folding_text_deltas_keeps_every_vector(path: Path) -> None:
+    # The server folds the deltas of one event before sending: the message must not change.
+    vector = json.loads(path.read_text())
+    for expected in vector["expected"]["choices"]:
+        i = expected["index"]
+        deltas = [
+            {k: v for k, v in c["delta"].items() if v is not None}
+            for chunk in vector["chunks"]
+            for c in chunk["choices"]
+            if c["index"] == i and c.get("delta") is not None
+        ]
+        for start in range(len(deltas)):  # every split of the stream into two events
+            folded = fold_text_deltas(deltas[:start]) + fold_text_deltas(deltas[start:])
+            assert fold(*folded) == fold(*deltas), (path.stem, start)
+
+
+def test_fold_text_deltas_joins_runs_of_text_only() -> None:
+    part = {"content": [{"type": "text", "text": "x"}]}
+    deltas: list[dict[str, Any]] = [
+        {"role": "assistant", "content": ""},
+        {"content": "Hel"},
+        {},
+        {"reasoning_content": "hm", "role": "user"},
+        {"content": "lo"},
+        call(0, id="c1", function={"name": "f", "arguments": "{"}),
+        {"content": " a"},
+        {"content": "b", "obfuscation": "zz"},
+        part,
+        {"refusal": "no"},
+    ]
+    folded = fold_text_deltas(deltas)
+    assert folded == [
+        {"role": "assistant", "content": "Hello", "reasoning_content": "hm"},
+        deltas[5],
+        {"content": " a"},
+        deltas[7],
+        part,
+        {"refusal": "no"},
+    ]
+    assert fold(*folded) == fold(*deltas)
+    assert fold_text_deltas([]) == []
+    assert fold_text_deltas([{}, {}]) == [{}]
 
 
 def call(index: int | None = None, **fields: Any) -> dict[str, Any]:

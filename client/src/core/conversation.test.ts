@@ -62,6 +62,7 @@ describe("conversation reducer", () => {
     run_id: "r",
     message_id: "m",
     seq,
+    count: 1,
     deltas: [{ content }],
   });
 
@@ -73,6 +74,11 @@ describe("conversation reducer", () => {
     expect(onMessageDelta(conv, delta(3, "c"))).toBe(false);
     expect(onMessageDelta(conv, delta(2, "b"))).toBe(true);
     expect(conv.messages[0]?.message.content).toBe("ab");
+    // Folded text: one event stands for several numbered deltas.
+    expect(onMessageDelta(conv, { ...delta(3, "cde"), count: 3 })).toBe(true);
+    expect(onMessageDelta(conv, { ...delta(5, "e"), count: 1 })).toBe(false);
+    expect(onMessageDelta(conv, delta(6, "f"))).toBe(true);
+    expect(conv.messages[0]?.message.content).toBe("abcdef");
   });
 
   it("edits a user message: new text, images kept, what followed dropped", () => {
@@ -119,6 +125,7 @@ describe("conversation reducer", () => {
       run_id: "r",
       message_id: "m",
       seq: 1,
+      count: 1,
       deltas: [
         {
           role: "assistant",

@@ -146,7 +146,7 @@ export function onRunStarted(conv: Conversation, p: RunStarted): void {
   conv.error = null;
 }
 
-/** Apply deltas in sequence; duplicates are dropped, a gap waits for a snapshot. */
+/** Apply an event's deltas in sequence; duplicates are dropped, a gap waits for a snapshot. */
 export function onMessageDelta(conv: Conversation, p: MessageDelta): boolean {
   let msg = find(conv, p.message_id);
   if (!msg) {
@@ -161,20 +161,15 @@ export function onMessageDelta(conv: Conversation, p: MessageDelta): boolean {
     };
     conv.messages.push(msg);
   }
-  if (p.seq > msg.lastSeq + 1) return false;
-  let applied = false;
-  p.deltas.forEach((delta, i) => {
-    if (p.seq + i === msg.lastSeq + 1) {
-      applyDelta(msg.message, delta);
-      msg.lastSeq++;
-      applied = true;
-    }
-  });
-  if (applied) {
-    msg.version++;
-    conv.updatedAt = Date.now();
-  }
-  return applied;
+  // An event is applied whole: the server never sends one that overlaps what we have
+  // (it folds text deltas together), so anything but the next number is a duplicate or
+  // a gap, which the resume snapshot fills.
+  if (p.seq !== msg.lastSeq + 1) return false;
+  for (const delta of p.deltas) applyDelta(msg.message, delta);
+  msg.lastSeq += p.count;
+  msg.version++;
+  conv.updatedAt = Date.now();
+  return true;
 }
 
 export function onRunFinished(conv: Conversation, p: RunFinished): void {

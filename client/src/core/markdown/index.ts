@@ -51,8 +51,13 @@ export interface StreamingOptions {
 /** Wait before fetching the markdown libraries again after a failed fetch. */
 const LOAD_RETRY_MS = 1000;
 
-/** Characters lexed at a time: bounds one lexer call when a burst arrives. */
-const LEX_WINDOW = 4096;
+/**
+ * Characters lexed at a time, at least (and at first: the lexer is slow until the JIT
+ * has warmed it up). Later windows are as large as the time left allows at the speed
+ * lexing has gone so far, up to LEX_MAX.
+ */
+const LEX_WINDOW = 1024;
+const LEX_MAX = 65536;
 /** Finished blocks rendered (and sanitized) together at first between looks at the clock. */
 const BATCH = 4;
 // Far under the 50 ms of a long task, and leaves most of a frame to the browser. (Longer
@@ -60,6 +65,13 @@ const BATCH = 4;
 const DEFAULT_BUDGET_MS = 10;
 /** Calls closer together than this share one budget: they are in the same task or frame. */
 const SAME_FRAME_MS = 8;
+/**
+ * While behind a flood, finished blocks wait off the page and are shown together at most
+ * this often: every showing costs the browser a style, layout and paint pass of its own.
+ */
+const SHOW_EVERY_MS = 50;
+/** The longest highlighting and math wait for an idle moment. */
+const IDLE_WAIT_MS = 1000;
 
 const now = (): number => performance.now();
 // A new task as soon as possible: not the next animation frame, which would leave the
@@ -75,6 +87,15 @@ const slice = (() => {
   };
 })();
 
+/** Resolves when the page is idle (or after IDLE_WAIT_MS at most, a busy page too). */
+function idle(): Promise<void> {
+  return new Promise((resolve) => {
+    if (typeof requestIdleCallback === "function") {
+      requestIdleCallback(() => resolve(), { timeout: IDLE_WAIT_MS });
+    } else slice(resolve);
+  });
+}
+
 export class StreamingMarkdown {
   private text = "";
   private committed = 0; // text before this index is lexed into final blocks
@@ -83,10 +104,13 @@ export class StreamingMarkdown {
   private openToken: Token | null = null; // the last block, rendered when the queue is empty
   private openDirty = false;
   private open: HTMLElement | null = null;
-  private window = LEX_WINDOW;
+  private window = LEX_WINDOW; // the least window: grows while one block is larger
+  private lexRate = 0; // characters lexed per millisecond, last time
   private scheduled = false;
   private destroyed = false;
   private lazy: HTMLElement[] = []; // blocks waiting for a language or KaTeX
+  private held: DocumentFragment | null = null; // finished blocks not on the page yet
+  private shownAt = -Infinity;
   private idle: Promise<void> = Promise.resolve();
   private readonly budget: number;
   private frameStart = -Infinity;
@@ -138,6 +162,7 @@ export class StreamingMarkdown {
     this.open = null;
     this.window = LEX_WINDOW;
     this.lazy = [];
+    this.held = null;
     if (text) this.update(text);
   }
 
@@ -177,7 +202,7 @@ export class StreamingMarkdown {
     let batchSize = BATCH; // grows while the budget allows: one sanitizer pass per batch
     for (;;) {
       const started = now();
-      if (this.queue.length === 0 && !this.lexMore()) break;
+      if (this.queue.length === 0 && !this.lexMore(deadline)) break;
       if (this.open) {
         // The first finished block is the one the open element shows: finish it there.
         const token = this.queue.shift();
@@ -189,11 +214,13 @@ export class StreamingMarkdown {
       }
       if (now() >= deadline && (this.queue.length > 0 || this.unlexed())) break;
     }
-    if (this.queue.length === 0 && !this.unlexed() && this.openDirty && this.openToken) {
+    const behind = this.queue.length > 0 || this.unlexed();
+    if (this.held && (!behind || now() - this.shownAt >= SHOW_EVERY_MS)) this.show();
+    if (!behind && this.openDirty && this.openToken) {
       fresh.push(this.renderOpen(this.openToken));
     }
     this.scheduleLazyWork(fresh);
-    if ((this.queue.length > 0 || this.unlexed()) && !this.scheduled && !this.destroyed) {
+    if (behind && !this.scheduled && !this.destroyed) {
       this.scheduled = true;
       slice(() => {
         this.scheduled = false;
@@ -220,19 +247,25 @@ export class StreamingMarkdown {
    * Lex the open block plus the next window of text; queue the blocks that are now final.
    * Returns false when there was nothing new to lex.
    */
-  private lexMore(): boolean {
+  private lexMore(deadline: number): boolean {
     if (!this.unlexed()) return false;
+    // Half the time left, at the last speed: the blocks lexed still have to be rendered.
+    const fits = this.lexRate > 0 ? Math.floor((this.lexRate * (deadline - now())) / 2) : 0;
+    let window = Math.max(this.window, Math.min(LEX_MAX, fits));
     for (;;) {
-      const end = Math.min(this.text.length, this.committed + this.window);
+      const end = Math.min(this.text.length, this.committed + window);
       const tail = this.text.slice(this.committed, end);
       stats.lexedChars += tail.length;
+      const started = now();
       const tokens = lib().lex(tail);
+      // Timers are coarse (0.1 ms): only a long enough call tells the speed.
+      if (tail.length >= 512) this.lexRate = tail.length / Math.max(now() - started, 0.1);
       let last = tokens.length - 1;
       while (last >= 0 && tokens[last]?.type === "space") last--;
       // Every block before the last one is final: a later block has started after it.
       const final = tokens.slice(0, Math.max(last, 0));
       if (final.length === 0 && end < this.text.length) {
-        this.window *= 2; // one block larger than the window: look further
+        window = this.window = window * 2; // one block larger than the window: look further
         continue;
       }
       for (const token of final) {
@@ -258,20 +291,29 @@ export class StreamingMarkdown {
   private renderBlock(token: Token): HTMLElement {
     const el = this.open ?? this.newBlock();
     this.open = null;
-    el.innerHTML = lib().renderToken(token);
+    el.replaceChildren(lib().renderToken(token));
     return el;
   }
 
   private appendBlocks(tokens: Token[]): HTMLElement[] {
-    const fragment = lib().renderBlocks(tokens);
+    // A backlog (blocks never shown open): its code is highlighted once the page is idle.
+    const fragment = lib().renderBlocks(tokens, true);
     const blocks = [...fragment.children] as HTMLElement[];
-    this.root.append(fragment);
+    if (this.held) this.held.append(fragment);
+    else this.held = fragment;
     return blocks;
+  }
+
+  /** Put the finished blocks held back on the page. */
+  private show(): void {
+    if (this.held) this.root.append(this.held);
+    this.held = null;
+    this.shownAt = now();
   }
 
   private renderOpen(token: Token): HTMLElement {
     this.open ??= this.newBlock();
-    this.open.innerHTML = lib().renderToken(token);
+    this.open.replaceChildren(lib().renderToken(token));
     this.openDirty = false;
     return this.open;
   }
@@ -310,11 +352,12 @@ export class StreamingMarkdown {
     const blocks = this.lazy;
     this.lazy = [];
     const waiting: HTMLElement[] = []; // a language still loading: its own load retries
-    let deadline = now() + this.budget;
+    let deadline = -Infinity;
     for (const block of blocks) {
-      if (block.parentNode !== this.root) continue; // gone with a reset
+      if (block.parentNode !== this.root && block.parentNode !== this.held) continue; // reset
       if (now() >= deadline) {
-        await new Promise<void>((resolve) => slice(resolve));
+        // Colour comes after text: while a flood is rendering, this waits for it to end.
+        await idle();
         deadline = now() + this.budget;
       }
       for (const el of block.querySelectorAll<HTMLElement>("code[data-pending]")) {

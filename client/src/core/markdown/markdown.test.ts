@@ -57,18 +57,20 @@ function mixedDocument(blocks: number): string {
 }
 CASES["long"] = mixedDocument(40);
 
-function once(text: string): string {
+/** The DOM of rendering `text` once, highlighted and typeset. */
+async function once(text: string): Promise<string> {
   const root = document.createElement("div");
-  renderMarkdown(root, text);
+  await renderMarkdown(root, text).whenIdle();
   return root.innerHTML;
 }
 
-function streamed(
+/** The DOM at the end of streaming `text` in pieces of `sizes()`, highlighted and typeset. */
+async function streamed(
   text: string,
   sizes: () => number,
   check?: (root: HTMLElement) => void,
   options: StreamingOptions = { budgetMs: Infinity },
-): string {
+): Promise<string> {
   const root = document.createElement("div");
   const md = new StreamingMarkdown(root, options);
   let end = 0;
@@ -79,6 +81,7 @@ function streamed(
   }
   md.finish();
   md.flush();
+  await md.whenIdle();
   md.destroy();
   return root.innerHTML;
 }
@@ -118,33 +121,55 @@ function assertSafe(root: HTMLElement): void {
 
 describe("streamed rendering equals rendering the final text once", () => {
   for (const [name, text] of Object.entries(CASES)) {
-    it(name, () => {
-      const expected = once(text);
-      expect(streamed(text, () => text.length)).toBe(expected);
-      expect(streamed(text, () => 1)).toBe(expected);
-      expect(streamed(text, seeded(name.length))).toBe(expected);
+    it(name, async () => {
+      const expected = await once(text);
+      expect(await streamed(text, () => text.length)).toBe(expected);
+      expect(await streamed(text, () => 1)).toBe(expected);
+      expect(await streamed(text, seeded(name.length))).toBe(expected);
+    });
+  }
+});
+
+describe("highlighted and typeset, a stream still equals rendering once", () => {
+  // Rendering once leaves code to be highlighted when the page is idle; a stream that
+  // finds the language loaded highlights each block as it finishes. Both end the same.
+  for (const name of ["fence", "tildeFence", "long", "math"]) {
+    it(name, async () => {
+      const text = CASES[name]!;
+      const expected = document.createElement("div");
+      await renderMarkdown(expected, text).whenIdle(); // and loads the languages
+      expect(expected.querySelector("[data-pending], .md-math:not([data-done])")).toBeNull();
+      const root = document.createElement("div");
+      const md = new StreamingMarkdown(root, { budgetMs: Infinity });
+      for (let end = 1; end <= text.length; end++) md.update(text.slice(0, end));
+      md.flush();
+      expect(root.querySelector("code[data-pending]")).toBeNull(); // highlighted inline
+      await md.whenIdle();
+      expect(root.innerHTML).toBe(expected.innerHTML);
     });
   }
 });
 
 describe("rendering in budgeted steps ends with the same DOM", () => {
   for (const [name, text] of Object.entries(CASES)) {
-    it(name, () => {
-      const expected = once(text);
+    it(name, async () => {
+      const expected = await once(text);
       // A zero budget renders one block per call and queues the rest for later frames.
-      expect(streamed(text, () => text.length, undefined, { budgetMs: 0 })).toBe(expected);
-      expect(streamed(text, () => 1, undefined, { budgetMs: 0 })).toBe(expected);
-      expect(streamed(text, seeded(name.length + 3), undefined, { budgetMs: 0 })).toBe(expected);
+      expect(await streamed(text, () => text.length, undefined, { budgetMs: 0 })).toBe(expected);
+      expect(await streamed(text, () => 1, undefined, { budgetMs: 0 })).toBe(expected);
+      expect(await streamed(text, seeded(name.length + 3), undefined, { budgetMs: 0 })).toBe(
+        expected,
+      );
     });
   }
 });
 
 describe("finished blocks are never touched again", () => {
   for (const name of ["long", "paragraphs", "lists", "table", "fence", "math", "quote"]) {
-    it(name, () => {
+    it(name, async () => {
       const text = CASES[name]!;
-      streamed(text, () => 1, finishedBlocksUntouched());
-      streamed(text, seeded(11), finishedBlocksUntouched(), { budgetMs: 0 });
+      await streamed(text, () => 1, finishedBlocksUntouched());
+      await streamed(text, seeded(11), finishedBlocksUntouched(), { budgetMs: 0 });
     });
   }
 });
@@ -156,14 +181,16 @@ describe("a burst is split into bounded steps", () => {
     const md = new StreamingMarkdown(root, { budgetMs: 0 });
     md.update(text);
     expect(md.pending).toBe(true);
+    expect(root.children.length).toBeGreaterThan(0); // the first blocks show at once
     expect(root.children.length).toBeLessThan(20);
     // jsdom runs animation frames at 60 Hz: one block per frame here, so give it time.
     const until = Date.now() + 8000;
     while (md.pending && Date.now() < until) await new Promise((r) => setTimeout(r, 20));
     expect(md.pending).toBe(false);
-    expect(root.innerHTML).toBe(once(text));
+    await md.whenIdle();
+    expect(root.innerHTML).toBe(await once(text));
   }, 15_000);
-  it("lexes a burst a window at a time, not all of it per block", () => {
+  it("lexes a burst a window at a time, not all of it per block", async () => {
     const text = mixedDocument(400);
     const before = stats.lexedChars;
     const root = document.createElement("div");
@@ -172,15 +199,16 @@ describe("a burst is split into bounded steps", () => {
     md.flush();
     // Each character is lexed about once (plus the block cut at each window's end).
     expect(stats.lexedChars - before).toBeLessThan(text.length * 1.5);
-    expect(root.innerHTML).toBe(once(text));
+    await md.whenIdle();
+    expect(root.innerHTML).toBe(await once(text));
   });
 });
 
 describe("safety at every step", () => {
   for (const name of ["rawHtml", "scriptTag", "jsLink", "images", "fenceLabel"]) {
-    it(name, () => {
+    it(name, async () => {
       const text = CASES[name]!;
-      streamed(text, () => 1, assertSafe);
+      await streamed(text, () => 1, assertSafe);
     });
   }
   it("shows raw HTML as text", () => {
@@ -202,9 +230,9 @@ describe("safety at every step", () => {
   });
 });
 
-it("streams a 200-block document in random chunks to the same DOM", () => {
+it("streams a 200-block document in random chunks to the same DOM", async () => {
   const text = mixedDocument(200);
-  expect(streamed(text, seeded(7))).toBe(once(text));
+  expect(await streamed(text, seeded(7))).toBe(await once(text));
 });
 
 describe("structure", () => {
@@ -244,10 +272,10 @@ describe("structure", () => {
   });
 });
 
-it("costs about the open block per update, not the whole message", () => {
+it("costs about the open block per update, not the whole message", async () => {
   const text = mixedDocument(120);
   const before = stats.lexedChars;
-  streamed(text, () => 1);
+  await streamed(text, () => 1);
   const lexed = stats.lexedChars - before;
   // Re-lexing everything per character would be ~n²/2 (here ~1e9); we stay near n × block size.
   expect(lexed).toBeLessThan(text.length * 120);

@@ -35,9 +35,13 @@ function hostOf(url: string): string {
   }
 }
 
+// Set while rendering a backlog: its code blocks are highlighted later, when the page is
+// idle (the renderer's lazy work), so the text of a flood reaches the screen first.
+let deferHighlight = false;
+
 function codeBlock(text: string, label: string): string {
   const language = languageOf(label);
-  const highlighted = language ? highlight(text, language) : null;
+  const highlighted = language && !deferHighlight ? highlight(text, language) : null;
   const cls = language ? `hljs language-${language}` : "hljs";
   const pending = language && highlighted === null ? ` data-pending="${language}"` : "";
   return (
@@ -81,29 +85,29 @@ export const marked = new Marked({
   },
 });
 
-const PURIFY = {
-  ADD_ATTR: ["target", "referrerpolicy", "loading"],
-  FORBID_TAGS: ["style", "form"],
-};
-
-let hooked = false;
-function hook(): void {
-  if (!hooked) {
-    DOMPurify.addHook("afterSanitizeAttributes", (node) => {
-      if (node.tagName === "A") {
-        const href = node.getAttribute("href");
-        if (href === null || safeHref(href) === null) node.removeAttribute("href");
-        node.setAttribute("target", "_blank");
-        node.setAttribute("rel", "noopener noreferrer");
-      }
-    });
-    hooked = true;
-  }
+let configured = false;
+function configure(): void {
+  if (configured) return;
+  // Set once: a config passed per call is parsed again on every call.
+  DOMPurify.setConfig({
+    ADD_ATTR: ["target", "referrerpolicy", "loading"],
+    FORBID_TAGS: ["style", "form"],
+    RETURN_DOM_FRAGMENT: true,
+  });
+  DOMPurify.addHook("afterSanitizeAttributes", (node) => {
+    if (node.tagName === "A") {
+      const href = node.getAttribute("href");
+      if (href === null || safeHref(href) === null) node.removeAttribute("href");
+      node.setAttribute("target", "_blank");
+      node.setAttribute("rel", "noopener noreferrer");
+    }
+  });
+  configured = true;
 }
 
-function purify(html: string): string {
-  hook();
-  return DOMPurify.sanitize(html, PURIFY);
+function purify(html: string): DocumentFragment {
+  configure();
+  return DOMPurify.sanitize(html) as unknown as DocumentFragment;
 }
 
 // What the streaming renderer (./index) needs from the lazily loaded libraries.
@@ -114,18 +118,23 @@ export function lex(src: string): Token[] {
   return marked.lexer(src);
 }
 
-/** Sanitized HTML of one top-level token. */
-export function renderToken(token: Token): string {
+/** Sanitized DOM of one top-level token. */
+export function renderToken(token: Token): DocumentFragment {
   return purify(marked.parser([token]));
 }
 
 /**
  * Sanitized blocks for several tokens, one `div.md-block` each, ready to append. One
  * parse and one sanitizer pass for the lot: the fixed cost of a pass is paid per batch.
+ * With `lateHighlight`, code is left for the renderer's lazy work to highlight.
  */
-export function renderBlocks(tokens: Token[]): DocumentFragment {
-  hook();
+export function renderBlocks(tokens: Token[], lateHighlight = false): DocumentFragment {
   let html = "";
-  for (const token of tokens) html += `<div class="md-block">${marked.parser([token])}</div>`;
-  return DOMPurify.sanitize(html, { ...PURIFY, RETURN_DOM_FRAGMENT: true });
+  deferHighlight = lateHighlight;
+  try {
+    for (const token of tokens) html += `<div class="md-block">${marked.parser([token])}</div>`;
+  } finally {
+    deferHighlight = false;
+  }
+  return purify(html);
 }
