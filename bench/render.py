@@ -720,7 +720,12 @@ def main() -> int:
     parser.add_argument("--no-build", action="store_true", help="use the existing builds")
     parser.add_argument("--quick", action="store_true", help="smaller workloads (smoke test)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per workload (median kept)")
-    parser.add_argument("--json", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="where the results go (bench/results/latest.json; quick.json with --quick)",
+    )
     parser.add_argument(
         "--markdown", action="store_true", help="print the figures of --json as markdown; no run"
     )
@@ -728,6 +733,8 @@ def main() -> int:
         "--summary", action="store_true", help="print the runs in bench/results/history; no run"
     )
     args = parser.parse_args()
+    # A smoke run never replaces the committed figures.
+    args.json = args.json or RESULTS / ("quick.json" if args.quick else "latest.json")
     if args.markdown:
         print(markdown(json.loads(args.json.read_text())))
         return 0

@@ -18,6 +18,38 @@ _REPLACE = frozenset({"role", "type"})
 _NOT_MESSAGE = frozenset({"obfuscation", "index", "logprobs", "finish_reason"})
 
 
+class _Text(list[str]):
+    """A text field's fragments, joined when the message is read (:func:`finish_message`).
+
+    Appending a fragment to a ``str`` copies the whole text: a reply of n fragments
+    would cost O(n²), and ``update_message`` calls would get slower as the reply grows.
+    """
+
+    def text(self) -> str:
+        if len(self) > 1:
+            self[:] = ["".join(self)]  # joined once; later fragments are appended
+        return self[0] if self else ""
+
+
+def _append_text(acc: dict[str, Any], key: str, fragment: str) -> None:
+    current = acc.get(key)
+    if isinstance(current, _Text):
+        current.append(fragment)
+    else:
+        acc[key] = _Text([fragment])
+
+
+def _plain(value: Any) -> Any:
+    """A deep copy of an accumulator value, with its text joined."""
+    if isinstance(value, _Text):
+        return value.text()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value
+
+
 def new_message() -> dict[str, Any]:
     """An empty accumulator for :func:`merge_delta`."""
     return {}
@@ -39,10 +71,10 @@ def _merge_function(acc: dict[str, Any], delta: Mapping[str, Any], restate: bool
         if restate:
             _append_unless_restated(acc, "name", name)
         else:
-            acc["name"] = acc.get("name", "") + name
+            _append_text(acc, "name", name)
     args = delta.get("arguments")
     if isinstance(args, str):
-        acc["arguments"] = acc.get("arguments", "") + args
+        _append_text(acc, "arguments", args)
 
 
 def _merge_tool_calls(acc: dict[str, Any], entries: list[Any]) -> None:
@@ -86,8 +118,7 @@ def merge_delta(acc: dict[str, Any], delta: Mapping[str, Any]) -> None:
             if isinstance(value, Mapping):
                 _merge_function(acc.setdefault("function_call", {}), value, restate=False)
         elif isinstance(value, str) and key not in _REPLACE:
-            current = acc.get(key)
-            acc[key] = value if not isinstance(current, str) else current + value
+            _append_text(acc, key, value)
         else:
             # Content parts, numbers, objects: the latest value wins, copied so that
             # later merges never reach into the caller's data.
@@ -150,11 +181,11 @@ def finish_message(acc: Mapping[str, Any], keep_index: bool = False) -> dict[str
     for key, value in acc.items():
         if key in ("role", "_calls"):
             continue
-        message[key] = copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+        message[key] = _plain(value)
     calls = acc.get("_calls")
     if calls:
         message["tool_calls"] = [
-            {k: copy.deepcopy(v) for k, v in calls[i].items() if keep_index or k != "index"}
+            {k: _plain(v) for k, v in calls[i].items() if keep_index or k != "index"}
             for i in sorted(calls)
         ]
     if message["role"] == "assistant":

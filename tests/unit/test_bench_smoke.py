@@ -12,7 +12,7 @@ from types import ModuleType
 
 import pytest
 
-from gptchat._merge import merge_delta, new_message
+from gptchat._merge import finish_message, merge_delta, new_message
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 
@@ -57,7 +57,7 @@ def test_tokens_fold_back_into_the_reply() -> None:
     merge_delta(acc, {"role": "assistant", "content": ""})
     for token in workload.tokens_of(text):
         merge_delta(acc, {"content": token})
-    assert acc["content"] == text
+    assert finish_message(acc)["content"] == text
 
 
 def test_too_few_tokens_for_the_marker() -> None:

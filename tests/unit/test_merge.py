@@ -172,6 +172,22 @@ def test_repeated_role_is_ignored_and_null_is_a_no_op() -> None:
     assert message == {"role": "assistant", "content": "ab"}
 
 
+def test_merging_costs_the_same_at_any_length() -> None:
+    # Text is kept as fragments, joined when the message is read: appending to one long
+    # string would copy all of it on every delta (O(n²) over a reply). Counted, not timed.
+    acc = new_message()
+    call = {"index": 0, "function": {"arguments": "x"}}
+    for i in range(10_000):
+        merge_delta(acc, {"content": "ab", "tool_calls": [call]})
+        if i == 4_999:
+            assert finish_message(acc)["content"] == "ab" * 5_000
+    assert len(acc["content"]) == 1 + 5_000  # joined once at the read, then appended to
+    message = finish_message(acc)
+    assert message["content"] == "ab" * 10_000
+    assert message["tool_calls"][0]["function"]["arguments"] == "x" * 10_000
+    assert finish_message(acc) == message  # reading again gives the same message
+
+
 def test_snapshots_do_not_move_with_later_merges() -> None:
     acc = new_message()
     merge_delta(acc, {"role": "assistant", "content": [{"type": "text", "text": "x"}]})

@@ -24,7 +24,13 @@ export function loadRenderer(): Promise<void> {
   // none of those tasks is long; then the small module that ties them together.
   rendererLoading ??= Promise.all([import("dompurify"), import("marked")])
     .then(() => import("./render"))
-    .then((mod) => {
+    .then(async (mod) => {
+      // The first use of the libraries is slow (their code and expressions compile): get
+      // it over with now, a task per sample, rather than in one long task of the first reply.
+      for (const step of mod.warmUpSteps()) {
+        await new Promise<void>((resolve) => slice(resolve));
+        step();
+      }
       renderer = mod;
     })
     .catch((error: unknown) => {

@@ -113,6 +113,22 @@ function purify(html: string): DocumentFragment {
 // What the streaming renderer (./index) needs from the lazily loaded libraries.
 export { highlight, loadLanguage } from "./highlight";
 
+// One sample per kind of block, with the common inline markup: the first run of the lexer,
+// the parser and the sanitizer compiles their code and regular expressions, tens of
+// milliseconds that should not land in the middle of the first reply.
+const WARM_UP = [
+  "x",
+  "# Title\n\nText with *em*, **strong**, `code`, $x$ and a [link](https://example.com).",
+  "- one\n- two\n\n1. first\n\n> quote",
+  "| a | b |\n|---|:-:|\n| 1 | 2 |\n\n---",
+  "```python\nx = 1\n```\n\n<b>x</b>",
+];
+
+/** Run the pipeline once on small samples, a step per call, for callers to spread out. */
+export function warmUpSteps(): (() => void)[] {
+  return WARM_UP.map((sample) => () => void renderBlocks(lex(sample), true));
+}
+
 /** Top-level tokens of `src` (math included), for splitting into blocks. */
 export function lex(src: string): Token[] {
   return marked.lexer(src);
