@@ -7,7 +7,9 @@
 // wait in a queue that is drained within a time budget, the rest in the next slice (a new
 // task, so input, socket events and frames run in between). A burst of a thousand blocks
 // (a flood, or a long saved message) then becomes a few short tasks instead of one long
-// task that freezes the page.
+// task that freezes the page. While such a backlog is being worked through, its blocks
+// reach the page in steps (SHOW_EVERY_MS) and its code is highlighted once the page is
+// idle: text first, and not a style, layout and paint pass per frame.
 //
 // The libraries (marked, DOMPurify, highlight.js) are a chunk of their own, loaded when
 // the first reply needs them (or earlier, see `loadRenderer`): a first paint needs none.
