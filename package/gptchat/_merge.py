@@ -18,6 +18,11 @@ _REPLACE = frozenset({"role", "type"})
 _NOT_MESSAGE = frozenset({"obfuscation", "index", "logprobs", "finish_reason"})
 
 
+# Fragments joined into one string at a time while a text grows: bounds the objects a
+# long reply holds (a fragment is a whole object, for a few characters) at O(n) cost.
+_CHUNK = 256
+
+
 class _Text(list[str]):
     """A text field's fragments, joined when the message is read (:func:`finish_message`).
 
@@ -25,18 +30,42 @@ class _Text(list[str]):
     would cost O(n²), and ``update_message`` calls would get slower as the reply grows.
     """
 
+    __slots__ = ("_loose",)
+
+    def __init__(self, fragment: str) -> None:
+        super().__init__([fragment])
+        self._loose = 1  # fragments at the end not joined into a chunk yet
+
+    def add(self, fragment: str) -> None:
+        self.append(fragment)
+        self._loose += 1
+        if self._loose == _CHUNK:
+            self[-_CHUNK:] = ["".join(self[-_CHUNK:])]
+            self._loose = 0
+
     def text(self) -> str:
         if len(self) > 1:
             self[:] = ["".join(self)]  # joined once; later fragments are appended
-        return self[0] if self else ""
+            self._loose = 0
+        return self[0]
 
 
 def _append_text(acc: dict[str, Any], key: str, fragment: str) -> None:
     current = acc.get(key)
     if isinstance(current, _Text):
-        current.append(fragment)
+        current.add(fragment)
     else:
-        acc[key] = _Text([fragment])
+        acc[key] = _Text(fragment)
+
+
+def compact(value: Any) -> None:
+    """Join the text fragments of an accumulator in place: a finished message is kept
+    with one string per text, not its fragments."""
+    if isinstance(value, _Text):
+        value.text()
+    elif isinstance(value, dict):
+        for item in value.values():
+            compact(item)
 
 
 def _plain(value: Any) -> Any:

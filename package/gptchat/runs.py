@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._merge import finish_message, fold_text_deltas, merge_delta, new_message
+from ._merge import compact, finish_message, fold_text_deltas, merge_delta, new_message
 from .emitter import Emitter
 from .errors import StopGeneration
 from .protocol import RunStatus
@@ -249,6 +249,9 @@ class Run:
                 continue
             stalled_since = None
             if done:
+                with self._cond:  # the run is kept for a while: as strings, not fragments
+                    for state in self._messages.values():
+                        compact(state.acc)
                 return
 
     def _send_pending(self, finishing: bool) -> tuple[bool | None, bool]:

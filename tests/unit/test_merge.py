@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from openai.types.chat import ChatCompletionChunk
 
-from gptchat._merge import finish_message, fold_text_deltas, merge_delta, new_message
+from gptchat._merge import (
+    compact,
+    finish_message,
+    fold_text_deltas,
+    merge_delta,
+    new_message,
+)
 from gptchat.utils import concat_stream, parse_partial_json
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -181,7 +187,10 @@ def test_merging_costs_the_same_at_any_length() -> None:
         merge_delta(acc, {"content": "ab", "tool_calls": [call]})
         if i == 4_999:
             assert finish_message(acc)["content"] == "ab" * 5_000
-    assert len(acc["content"]) == 1 + 5_000  # joined once at the read, then appended to
+    # Joined at the read, then appended to, 256 fragments joined into one at a time.
+    assert len(acc["content"]) == 1 + 5_000 // 256 + 5_000 % 256
+    compact(acc)
+    assert len(acc["content"]) == 1
     message = finish_message(acc)
     assert message["content"] == "ab" * 10_000
     assert message["tool_calls"][0]["function"]["arguments"] == "x" * 10_000
