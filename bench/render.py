@@ -72,9 +72,15 @@ ARRIVALS = """
 }
 """
 # Watches the app's DOM: a timestamp per DOM update, and the first one showing the marker.
+# `b.finished` resolves once that is painted: awaited in one call, as the limit pages are
+# (polling from here would wake the page, Playwright and this process every few ms).
 WATCH = """
 (marker) => {
   const b = window.__bench;
+  b.finished = new Promise((resolve, reject) => {
+    b.resolve = resolve;
+    setTimeout(() => reject(new Error("timed out waiting for the marker")), TIMEOUT_MS);
+  });
   const obs = new MutationObserver(() => {
     const now = performance.now();
     b.renders.push(now);
@@ -85,14 +91,14 @@ WATCH = """
       b.done = now;
       requestAnimationFrame(() => {
         const c = new MessageChannel();
-        c.port1.onmessage = () => { b.painted = performance.now(); obs.disconnect(); };
+        c.port1.onmessage = () => { b.painted = performance.now(); obs.disconnect(); b.resolve(); };
         c.port2.postMessage(null);
       });
     }
   });
   obs.observe(document.body, { childList: true, subtree: true, characterData: true });
 }
-"""
+""".replace("TIMEOUT_MS", str(int(TIMEOUT_S * 1000)))
 SEND = """
 () => {
   const input = document.querySelector('[data-testid="composer-input"]');
@@ -285,7 +291,7 @@ def app_stream(
         if trace:
             browser.start_tracing(page=page, path=str(trace_path), categories=["devtools.timeline"])
         page.evaluate(SEND)
-        wait_until(page, "window.__bench.painted !== null")
+        page.evaluate("() => window.__bench.finished")
         rss = server.stop_sampling()
         if trace:
             browser.stop_tracing()
