@@ -107,6 +107,7 @@ function configure(): void {
 
 function purify(html: string): DocumentFragment {
   configure();
+  // setConfig() above makes it return a fragment; its types only know the per-call config.
   return DOMPurify.sanitize(html) as unknown as DocumentFragment;
 }
 
