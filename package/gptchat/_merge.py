@@ -154,12 +154,13 @@ def merge_delta(acc: dict[str, Any], delta: Mapping[str, Any]) -> None:
             acc[key] = copy.deepcopy(value)
 
 
+# String keys that are not text to join (a role is, to fold: the first one wins).
+_NOT_TEXT = (_REPLACE - {"role"}) | _NOT_MESSAGE
+
+
 def _text_only(delta: Mapping[str, Any]) -> bool:
     # Nothing but a role and text fragments: such deltas fold by joining their strings.
-    return all(
-        isinstance(value, str) and (key == "role" or key not in _REPLACE | _NOT_MESSAGE)
-        for key, value in delta.items()
-    )
+    return all(isinstance(value, str) and key not in _NOT_TEXT for key, value in delta.items())
 
 
 def fold_text_deltas(deltas: Sequence[Mapping[str, Any]]) -> list[Mapping[str, Any]]:

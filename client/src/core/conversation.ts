@@ -161,9 +161,9 @@ export function onMessageDelta(conv: Conversation, p: MessageDelta): boolean {
     };
     conv.messages.push(msg);
   }
-  // An event is applied whole: the server never sends one that overlaps what we have
-  // (it folds text deltas together), so anything but the next number is a duplicate or
-  // a gap, which the resume snapshot fills.
+  // An event is applied whole (its text deltas may be folded into one): the server never
+  // sends one that overlaps what we have (a resume snapshot takes the place of what was
+  // queued), so anything but the next number is a duplicate, or a gap the snapshot fills.
   if (p.seq !== msg.lastSeq + 1) return false;
   for (const delta of p.deltas) applyDelta(msg.message, delta);
   msg.lastSeq += p.count;

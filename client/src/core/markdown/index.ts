@@ -223,7 +223,7 @@ export class StreamingMarkdown {
       if (now() >= deadline && (this.queue.length > 0 || this.unlexed())) break;
     }
     const behind = this.queue.length > 0 || this.unlexed();
-    if (this.held && (!behind || now() - this.shownAt >= SHOW_EVERY_MS)) this.show();
+    if (this.held && (!behind || now() - this.shownAt >= SHOW_EVERY_MS)) this.show(this.held);
     if (!behind && this.openDirty && this.openToken) {
       fresh.push(this.renderOpen(this.openToken));
     }
@@ -313,8 +313,8 @@ export class StreamingMarkdown {
   }
 
   /** Put the finished blocks held back on the page. */
-  private show(): void {
-    if (this.held) this.root.append(this.held);
+  private show(held: DocumentFragment): void {
+    this.root.append(held);
     this.held = null;
     this.shownAt = now();
   }
