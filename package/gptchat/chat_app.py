@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import inspect
-import ipaddress
 import logging
-import signal
-import sys
 import threading
 import uuid
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
@@ -15,8 +12,8 @@ from typing import Any, TypeVar, overload
 
 from flask import Flask
 
-from . import _handlers
-from ._auth import Auth, Guard, exposure_warning, launch_host
+from . import _handlers, _serving
+from ._auth import Auth, Guard
 from ._coerce import to_plain
 from ._handlers import consume
 from ._limits import Limits
@@ -25,7 +22,6 @@ from .context import RunContext, session_id_for
 from .errors import NoActiveRunError, StopGeneration
 from .runs import Run
 from .server import Server
-from .static import MISSING_BUILD_HELP
 
 log = logging.getLogger("gptchat")
 
@@ -35,20 +31,6 @@ SendMessageHandler = Callable[[Messages], Any]
 H = TypeVar("H", bound=SendMessageHandler)
 
 _current_run: ContextVar[Run | None] = ContextVar("gptchat_current_run", default=None)
-#: Set by ``gptchat run`` while it imports an app file: run_app() records its call
-#: (the app and its arguments) instead of serving, so the CLI can serve it.
-_deferred_runs: ContextVar[list[tuple[ChatApp, dict[str, Any]]] | None] = ContextVar(
-    "gptchat_deferred_runs", default=None
-)
-
-
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 class ChatApp:
@@ -134,7 +116,6 @@ class ChatApp:
         self._server_lock = threading.Lock()
         self._reconnect_grace = reconnect_grace
         self._coalesce_interval = coalesce_interval
-        self._loopback_only = True
 
     # -- the handler -------------------------------------------------------------
 
@@ -423,48 +404,14 @@ class ChatApp:
 
             app.run_app(port=5002)
         """
-        from werkzeug.serving import make_server
-
         if auth is not None:
             self._guard.set_auth(auth)
-        deferred = _deferred_runs.get()
-        if deferred is not None:
-            # `gptchat run app.py` is importing this file: it serves the app itself.
-            deferred.append((self, {"host": host, "port": port, "debug": debug, **kwargs}))
-            return
+        options = {"host": host, "port": port, "debug": debug, **kwargs}
+        if _serving.defer_run_app(self, options):
+            return  # `gptchat run app.py` is importing this file: it serves the app itself
         if self._handler is None:
             log.warning("no handler registered: decorate one with @app.handle_send_message")
-        self._loopback_only = _is_loopback(host)
-        server = self.server
-        server.loopback_only = self._loopback_only
-        token = None if self._loopback_only else self._guard.expose()
-        logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="%(message)s")
-        if server.bundle.dir is None:
-            log.warning("warning: %s", MISSING_BUILD_HELP)
-        srv = make_server(host, port, server.flask, threaded=True, **kwargs)
-        shown = "localhost" if self._loopback_only else launch_host(host)
-        url = f"http://{shown}:{srv.server_port}/" + (f"?token={token}" if token else "")
-        if not self._loopback_only:
-            log.warning("%s", exposure_warning(host, srv.server_port, self._guard))
-        print(f"gptchat is running on {url}  (Ctrl-C to quit)")
-        sys.stdout.flush()
-        if open_browser:
-            import webbrowser
-
-            threading.Thread(target=webbrowser.open, args=(url,), daemon=True).start()
-
-        def shutdown(*_: Any) -> None:
-            threading.Thread(target=srv.shutdown, daemon=True).start()
-
-        if threading.current_thread() is threading.main_thread():
-            signal.signal(signal.SIGTERM, shutdown)
-        try:
-            srv.serve_forever()
-        except KeyboardInterrupt:
-            pass
-        finally:
-            self._close_runs()
-            srv.server_close()
+        _serving.serve(self.server, host, port, debug=debug, open_browser=open_browser, **kwargs)
 
     def _close_runs(self, timeout: float = 5.0) -> None:
         """Stop in-flight replies and let them send what they have."""
@@ -490,3 +437,12 @@ class ChatApp:
             run.finish("error", f"{type(exc).__name__}: {exc}")
         finally:
             _current_run.reset(token)
+
+
+def has_handler(app: ChatApp) -> bool:
+    """Whether ``app`` has a handler registered with :meth:`ChatApp.handle_send_message`.
+
+    For code that serves apps it did not build, as ``gptchat run`` does with the
+    apps an app file defines.
+    """
+    return app._handler is not None

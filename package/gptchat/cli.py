@@ -20,7 +20,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, cast
 
-from .chat_app import ChatApp, _deferred_runs
+from ._serving import capture_run_app
+from .chat_app import ChatApp, has_handler
 from .demo import DEMO_CONFIG, demo_handler
 
 DEFAULT_MODEL = "gpt-4o-mini"
@@ -195,20 +196,16 @@ def load_app(path: str | Path) -> tuple[ChatApp, dict[str, Any]]:
     file = Path(path).resolve()
     if not file.is_file():
         raise FileNotFoundError(f"no such app file: {path}")
-    calls: list[tuple[ChatApp, dict[str, Any]]] = []
-    token = _deferred_runs.set(calls)
     sys.path.insert(0, str(file.parent))
-    try:
+    with capture_run_app() as calls:
         namespace = runpy.run_path(str(file), run_name="__gptchat_app__")
-    finally:
-        _deferred_runs.reset(token)
     if calls:
         return calls[-1]
     import gptchat
 
     candidates = [v for v in namespace.values() if isinstance(v, ChatApp)] + [gptchat.app]
     for candidate in candidates:
-        if candidate._handler is not None:
+        if has_handler(candidate):
             return candidate, {}
     raise LookupError(
         f"{path} registers no handler: decorate a function with @app.handle_send_message "
