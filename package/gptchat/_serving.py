@@ -74,6 +74,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def show_own_logs(debug: bool = False) -> None:
+    """Make gptchat's own log lines visible, leaving every other logger as the host set it.
+
+    A library must not configure the host program's root logger: only the
+    ``gptchat`` logger is touched. It gets a plain stderr handler when no handler
+    would receive its lines (neither its own nor the root's), so a bare script or
+    the ``gptchat`` command still shows them; with ``debug`` it logs at DEBUG.
+    """
+    logger = logging.getLogger("gptchat")
+    if debug:
+        logger.setLevel(logging.DEBUG)
+    if not logger.hasHandlers():
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+        if logger.level == logging.NOTSET:
+            logger.setLevel(logging.INFO)
+
+
 def serve(
     server: Server,
     host: str,
@@ -94,7 +113,7 @@ def serve(
     loopback_only = is_loopback(host)
     server.loopback_only = loopback_only
     token = None if loopback_only else server.guard.expose()
-    logging.basicConfig(level=logging.DEBUG if debug else logging.INFO, format="%(message)s")
+    show_own_logs(debug)
     if server.bundle.dir is None:
         log.warning("warning: %s", MISSING_BUILD_HELP)
     srv = make_server(host, port, server.flask, threaded=True, **kwargs)

@@ -394,7 +394,8 @@ class ChatApp:
 
         :param host: interface to bind; another than loopback exposes the app.
         :param port: TCP port.
-        :param debug: log at DEBUG level.
+        :param debug: log gptchat's own lines at DEBUG level (the host's logging
+            is left as it is).
         :param open_browser: open the app in the default web browser once it serves.
         :param auth: a password or a callable ``auth(request) -> bool``; see
             :class:`ChatApp`.
