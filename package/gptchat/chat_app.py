@@ -12,14 +12,15 @@ from typing import Any, TypeVar, overload
 
 from flask import Flask
 
-from . import _handlers, _serving
+from . import _serving
 from ._auth import Auth, Guard
 from ._coerce import to_plain
-from ._handlers import consume
+from ._handler_styles import run_handler
 from ._limits import Limits
+from ._openai_streams import is_async_iterable, relay_stream, stream_awaitable
 from .config import Config, update_config
 from .context import RunContext, session_id_for
-from .errors import NoActiveRunError, StopGeneration
+from .errors import NoActiveRunError
 from .runs import Run
 from .server import Server
 
@@ -273,9 +274,9 @@ class ChatApp:
         """
         run = self._active_run("stream")
         message_id = id or self.new_id()
-        if _handlers.is_async_iterable(stream):
-            return _handlers.stream_awaitable(run, message_id, stream)
-        return _handlers.relay_stream(run, message_id, stream)
+        if is_async_iterable(stream):
+            return stream_awaitable(run, message_id, stream)
+        return relay_stream(run, message_id, stream)
 
     def context(self) -> RunContext:
         """The conversation and user that the current handler run answers.
@@ -424,18 +425,7 @@ class ChatApp:
     def _execute(self, run: Run, messages: list[dict[str, Any]]) -> None:
         token = _current_run.set(run)
         try:
-            handler = self._handler
-            if handler is None:
-                raise RuntimeError("no handler: decorate one with @app.handle_send_message")
-            # Every handler style: explicit update_message(), return values,
-            # generators, coroutines and async generators.
-            consume(run, self.new_id, handler(_handlers.history(messages)))
-            run.finish("stopped" if run.stop_requested() else "done")
-        except StopGeneration:
-            run.finish("stopped")
-        except Exception as exc:
-            log.exception("the message handler raised")
-            run.finish("error", f"{type(exc).__name__}: {exc}")
+            run_handler(run, self._handler, self.new_id, messages)
         finally:
             _current_run.reset(token)
 

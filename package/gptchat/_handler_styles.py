@@ -1,0 +1,252 @@
+"""Running handlers of every style: each turned into :meth:`Run.update` calls.
+
+A handler may call ``update_message()`` itself, return messages, be a (sync or
+async) generator of deltas and messages, or ``await`` things; :func:`consume`
+runs its result to the end, whichever it is, and :func:`run_handler` brackets a
+whole run (done, stopped or error). :mod:`gptchat.chat_app` keeps the public
+methods. No openai import: SDK objects are recognised by their shape.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ._coerce import to_plain
+from ._event_loop import run_on_loop
+from ._openai_streams import choice_of, held_streams, is_sdk_stream, stopped, watch_streams
+from .errors import StopGeneration
+from .runs import Run
+
+log = logging.getLogger("gptchat")
+
+NewId = Callable[[], str]
+
+#: How often an async handler checks whether the user pressed stop, in seconds.
+STOP_POLL_INTERVAL = 0.05
+
+#: Fields of earlier replies that providers refuse as input (DeepSeek: HTTP 400 on
+#: reasoning); ``usage`` is what gptchat shows under a reply, not part of a message.
+_NOT_INPUT = ("reasoning_content", "reasoning", "usage")
+
+
+def history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The conversation as the handler gets it: earlier replies' reasoning and usage left out."""
+    return [
+        {k: v for k, v in m.items() if k not in _NOT_INPUT}
+        if any(k in m for k in _NOT_INPUT)
+        else m
+        for m in messages
+    ]
+
+
+def _is_complete_response(obj: Any) -> bool:
+    plain_type = getattr(obj, "object", None)
+    if isinstance(obj, dict):
+        plain_type = obj.get("object")
+    return plain_type == "chat.completion"
+
+
+class Relay:
+    """Sends the items a generator handler yields to one run.
+
+    The rules ("one id per yielded stream"):
+
+    * text (``str``), a delta (``ChoiceDelta``, a dict without ``role``), a streamed
+      ``Choice`` or a ``ChatCompletionChunk`` extends the current message, which
+      starts with a fresh id; a ``finish_reason`` ends it; a chunk's ``usage``
+      goes to the message it belongs to (shown if ``show_usage`` is set);
+    * a dict with a ``role`` starts a new current message;
+    * a complete message (``ChatCompletionMessage``, any ``role: tool`` result) is
+      sent as a message of its own and ends the current one;
+    * a pair ``(id, item)`` sends ``item`` to message ``id`` and changes nothing else.
+    """
+
+    def __init__(self, run: Run, new_id: NewId) -> None:
+        self._run = run
+        self._new_id = new_id
+        self._current: str | None = None
+        self._last: str | None = None  # usage arrives after the finish_reason
+
+    def send(self, item: Any) -> None:
+        """Send one yielded item."""
+        if self._run.stop_requested():
+            raise stopped()
+        if item is None:
+            return
+        if isinstance(item, tuple):
+            if len(item) != 2 or not isinstance(item[0], str) or not item[0]:
+                raise TypeError(
+                    "a handler yielded a tuple: yield (message_id, delta) pairs, with an id "
+                    "from app.new_id(), or plain deltas and messages"
+                )
+            plain = to_plain(item[1], "the yielded message")
+            if isinstance(plain, dict) and plain:
+                self._run.update(item[0], plain)
+            return
+        if isinstance(item, str):
+            self._extend({"content": item})
+            return
+        if _is_complete_response(item):
+            raise TypeError(
+                "a handler yielded a whole ChatCompletion: yield response.choices[0].message, "
+                "or create the completion with stream=True and yield its chunks"
+            )
+        is_sdk_delta = not isinstance(item, dict) and type(item).__name__.endswith("Delta")
+        plain = to_plain(item, "the yielded message")
+        if not isinstance(plain, dict):
+            raise TypeError(
+                f"a handler yielded a {type(item).__name__}: yield text, deltas, chunks or "
+                "messages (dicts in OpenAI format or openai SDK objects)"
+            )
+        if "choices" in plain or "delta" in plain:
+            choice = choice_of(plain)
+            if choice is not None:
+                delta = choice.get("delta")
+                if isinstance(delta, dict) and delta:
+                    self._extend(delta)
+                if choice.get("finish_reason") is not None:
+                    self._current = None
+            usage = plain.get("usage")
+            target = self._current or self._last
+            if isinstance(usage, dict) and target is not None:
+                self._run.update(target, {"usage": usage})
+            return
+        role = plain.get("role")
+        if role is None or is_sdk_delta:
+            self._extend(plain)
+        elif role == "tool" or not isinstance(item, dict):
+            self._current = None
+            self._run.update(self._new_id(), plain)
+        else:
+            self._current = self._new_id()
+            self._run.update(self._current, plain)
+
+    def _extend(self, delta: dict[str, Any]) -> None:
+        if self._current is None:
+            self._current = self._new_id()
+        self._last = self._current
+        self._run.update(self._current, delta)
+
+
+def send_result(run: Run, new_id: NewId, result: Any) -> None:
+    """Send what a handler returned: None, a message, or a list of messages."""
+    if result is None:
+        return
+    items = result if isinstance(result, (list, tuple)) else [result]
+    for item in items:
+        if item is None:
+            continue
+        if isinstance(item, str):
+            item = {"role": "assistant", "content": item}
+        if _is_complete_response(item):
+            raise TypeError(
+                "the handler returned a whole ChatCompletion: return "
+                "response.choices[0].message instead"
+            )
+        plain = to_plain(item, "the returned message")
+        if not isinstance(plain, dict) or "role" not in plain:
+            raise TypeError(
+                f"the handler returned {type(item).__name__} {str(item)[:60]!r}, which is not a "
+                "message: return a message with a role (a dict in OpenAI format or a "
+                "ChatCompletionMessage), a list of them, or None"
+            )
+        run.update(new_id(), plain)
+
+
+def run_handler(
+    run: Run, handler: Callable[[Any], Any] | None, new_id: NewId, messages: list[dict[str, Any]]
+) -> None:
+    """Answer ``messages`` with ``handler`` and finish ``run``: done, stopped or error.
+
+    An exception from the handler is logged with its traceback and ends the reply
+    as an error the user sees; it is not raised again.
+    """
+    try:
+        if handler is None:
+            raise RuntimeError("no handler: decorate one with @app.handle_send_message")
+        consume(run, new_id, handler(history(messages)))
+        run.finish("stopped" if run.stop_requested() else "done")
+    except StopGeneration:
+        run.finish("stopped")
+    except Exception as exc:
+        log.exception("the message handler raised")
+        run.finish("error", f"{type(exc).__name__}: {exc}")
+
+
+def consume(run: Run, new_id: NewId, result: Any) -> None:
+    """Run a handler's result to the end: a generator, an awaitable or a return value."""
+    if inspect.isgenerator(result):
+        _consume_generator(run, new_id, result)
+    elif inspect.isasyncgen(result) or inspect.isawaitable(result):
+        run_on_loop(_consume_async(run, new_id, result))
+    else:
+        send_result(run, new_id, result)
+
+
+def _consume_generator(run: Run, new_id: NewId, gen: Iterator[Any]) -> None:
+    relay = Relay(run, new_id)
+    finished = False
+    watched: set[int] = set()
+    delegate: Any = None
+    try:
+        for count, item in enumerate(gen):
+            # Between items the generator is suspended, so the streams it reads can be
+            # found: give each a hang-up for stop, which otherwise would wait for the
+            # model's next chunk. Looked for when what it delegates to changes, and now
+            # and then for streams it loops over itself.
+            current = getattr(gen, "gi_yieldfrom", None)
+            if current is not delegate or count % 256 == 0:
+                delegate = current
+                watch_streams(run, held_streams(gen), watched)
+            relay.send(item)
+        # A hang-up ends the stream early, as if it were done: _execute still finishes
+        # the run as stopped, since stop was requested.
+        finished = True
+    finally:
+        streams = [] if finished else held_streams(gen)
+        close = getattr(gen, "close", None)
+        if close is not None:
+            close()  # runs the handler's `finally:`/`with` blocks
+        for stream in streams:
+            stream.close()  # stop the provider generating what nobody will see
+
+
+async def _consume_async(run: Run, new_id: NewId, result: Any) -> None:
+    async def body() -> None:
+        if inspect.isasyncgen(result):
+            relay = Relay(run, new_id)
+            finished = False
+            try:
+                async for item in result:
+                    relay.send(item)
+                finished = True
+            finally:
+                # As for sync generators (held_streams): close the streams it holds.
+                frame = result.ag_frame
+                held = [] if finished or frame is None else list(frame.f_locals.values())
+                await result.aclose()
+                for stream in held:
+                    if is_sdk_stream(stream, "AsyncStream"):
+                        await stream.close()
+        else:
+            value = await result
+            if inspect.isgenerator(value) or inspect.isasyncgen(value):
+                await asyncio.to_thread(consume, run, new_id, value)
+            else:
+                send_result(run, new_id, value)
+
+    task = asyncio.ensure_future(body())
+    # Cancel the handler as soon as the user presses stop, even mid-await.
+    while not task.done():
+        await asyncio.wait({task}, timeout=STOP_POLL_INTERVAL)
+        if run.stop_requested() and not task.done():
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                raise stopped() from None
+    task.result()
