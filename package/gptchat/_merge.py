@@ -1,6 +1,6 @@
 """Folding OpenAI stream deltas into messages: the merge rules, pure and in place.
 
-The rules are those of ``shared/fixtures/openai-streams/README.md`` (openai-python's
+The rules are those of ``tests/fixtures/openai-streams/README.md`` (openai-python's
 stream accumulator, with its four deliberate deviations); the browser's
 ``client/src/core/merge.ts`` implements the same ones, and both run the same vectors.
 """

@@ -20,8 +20,12 @@ from gptchat._merge import (
 from gptchat.utils import concat_stream, parse_partial_json
 
 ROOT = Path(__file__).resolve().parents[2]
+# The shared vectors, vendored so that a fresh clone runs them with nothing beside it;
+# test_vendored_vectors_match_the_shared_ones catches drift from the shared copy.
+VENDORED = ROOT / "tests" / "fixtures" / "openai-streams"
 SHARED = Path(os.environ.get("GPTCHAT_SHARED_DIR", ROOT.parent / "shared"))
-VECTORS = sorted((SHARED / "fixtures" / "openai-streams").glob("*.json"))
+SHARED_VECTORS = SHARED / "fixtures" / "openai-streams"
+VECTORS = sorted(VENDORED.glob("*.json"))
 PARTIAL_JSON_CASES = json.loads(
     (ROOT / "tests" / "fixtures" / "partial_json_cases.json").read_text()
 )
@@ -46,7 +50,17 @@ def matches(expected: Any, actual: Any, where: str = "") -> None:
 
 
 def test_vectors_are_there() -> None:
-    assert len(VECTORS) >= 12, f"shared vectors not found under {SHARED}"
+    assert len(VECTORS) >= 12, f"vendored vectors not found under {VENDORED}"
+
+
+def test_vendored_vectors_match_the_shared_ones() -> None:
+    if not SHARED_VECTORS.is_dir():
+        pytest.skip(f"no shared vectors at {SHARED_VECTORS} to compare the vendored copy with")
+    shared = {p.name: p.read_bytes() for p in SHARED_VECTORS.iterdir() if p.is_file()}
+    vendored = {p.name: p.read_bytes() for p in VENDORED.iterdir() if p.is_file()}
+    assert sorted(vendored) == sorted(shared), f"copy {SHARED_VECTORS} to {VENDORED} again"
+    changed = [name for name in sorted(shared) if vendored[name] != shared[name]]
+    assert not changed, f"{changed} differ from {SHARED_VECTORS}: copy them to {VENDORED} again"
 
 
 @pytest.mark.parametrize("path", VECTORS, ids=lambda p: p.stem)

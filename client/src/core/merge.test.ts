@@ -5,8 +5,8 @@ import { applyDelta, finishMessage, foldChoices, newMessage, parsePartialJson } 
 import type { Delta } from "./merge";
 
 const ROOT = path.resolve(__dirname, "../../..");
-const SHARED = process.env["GPTCHAT_SHARED_DIR"] ?? path.resolve(ROOT, "../shared");
-const VECTORS = path.join(SHARED, "fixtures", "openai-streams");
+// The shared vectors, vendored into the repo (tests/unit/test_merge.py checks them for drift).
+const VECTORS = path.join(ROOT, "tests", "fixtures", "openai-streams");
 
 interface Vector {
   chunks: { choices: Record<string, unknown>[] }[];

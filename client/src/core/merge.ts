@@ -1,5 +1,5 @@
 // Folding OpenAI stream deltas into messages: the same rules as the server's
-// package/gptchat/_merge.py (shared/fixtures/openai-streams/README.md), run on the same vectors.
+// package/gptchat/_merge.py (tests/fixtures/openai-streams/README.md), run on the same vectors.
 
 export type Delta = Record<string, unknown>;
 
