@@ -1,6 +1,7 @@
 """Serving a chat as a program: the Werkzeug server, its URL, signals and shutdown.
 
-:meth:`ChatApp.run_app <gptchat.ChatApp.run_app>` delegates here. The ``gptchat``
+:meth:`ChatApp.run_app <gptchat.ChatApp.run_app>` delegates here; it sets up only
+gptchat's own logger, never the host program's root. The ``gptchat``
 command imports an app file with :func:`capture_run_app` active, so that the
 file's own ``run_app()`` call is recorded instead of serving, and then serves
 the app itself with the options it was given.
