@@ -140,9 +140,9 @@ def test_bare_command_runs_the_offline_demo_and_exits_cleanly(
     assert title(url) == "gptchat demo"
     finished, messages = chat_once(url)
     assert finished["status"] == "done"
-    assert messages[0]["tool_calls"][0]["function"]["name"] == "get_weather"
-    assert messages[1]["role"] == "tool"
-    assert "## Some code" in messages[2]["content"]
+    (reply,) = messages  # "hi" names no starter prompt: the demo quotes it and lists them
+    assert reply["content"].startswith("You wrote: “hi”")
+    assert "**Weather in three cities**" in reply["content"]
     assert proc.stop(signal.SIGINT) == 0  # Ctrl-C is a clean exit
 
 

@@ -10,8 +10,13 @@ export function setImageHosts(hosts: readonly string[]): void {
   for (const host of hosts) imageHosts.add(host.toLowerCase());
 }
 
-/** Whether `url` is an http(s) image on an allowed host. */
+// An image inlined as base64 data reaches no host, so it leaks nothing and shows at once.
+// Raster types and SVG only: an SVG in an <img> runs no script and loads nothing.
+const INLINE_IMAGE = /^data:image\/(?:png|jpeg|gif|webp|avif|svg\+xml);base64,[a-z0-9+/]+=*$/i;
+
+/** Whether `url` is an inline data: image, or an http(s) image on an allowed host. */
 export function imageAllowed(url: string): boolean {
+  if (INLINE_IMAGE.test(url)) return true;
   try {
     const parsed = new URL(url);
     return /^https?:$/.test(parsed.protocol) && imageHosts.has(parsed.hostname);

@@ -109,7 +109,11 @@ function seeded(seed: number): () => number {
 }
 
 function assertSafe(root: HTMLElement): void {
-  expect(root.querySelector("script, iframe, object, embed, img, style")).toBeNull();
+  expect(root.querySelector("script, iframe, object, embed, style")).toBeNull();
+  // The only images that show unasked are inline data, which reach no host.
+  for (const img of root.querySelectorAll("img")) {
+    expect(img.getAttribute("src")).toMatch(/^data:image\/(png|svg\+xml);base64,/);
+  }
   for (const el of root.querySelectorAll("*")) {
     for (const attr of el.attributes) {
       expect(attr.name.startsWith("on"), `${el.tagName} ${attr.name}`).toBe(false);
@@ -227,6 +231,15 @@ describe("safety at every step", () => {
     const root = document.createElement("div");
     renderMarkdown(root, CASES["images"]!);
     expect(root.querySelector(".md-image-blocked")?.textContent).toContain("img.example.com");
+  });
+  it("shows inline data: images at once, but not data: of other types", () => {
+    const root = document.createElement("div");
+    const svg = "data:image/svg+xml;base64,PHN2Zy8+";
+    renderMarkdown(root, `${CASES["images"]!} ![s](${svg}) ![h](data:text/html;base64,PGI+)`);
+    const shown = [...root.querySelectorAll("img")].map((img) => img.getAttribute("src"));
+    expect(shown).toEqual(["data:image/png;base64,AAAA", svg]);
+    const blocked = [...root.querySelectorAll<HTMLElement>(".md-image-blocked")];
+    expect(blocked.map((b) => b.dataset["alt"])).toEqual(["cat", "h"]);
   });
 });
 
