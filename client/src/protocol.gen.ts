@@ -19,7 +19,7 @@ export const ServerEvent = {
 export type Role = "system" | "developer" | "user" | "assistant" | "tool" | "function";
 export type RunStatus = "running" | "done" | "stopped" | "error";
 export type ErrorCode = "invalid_payload" | "unknown_event" | "busy" | "handler_error" | "not_found" | "limit";
-export type ContentPart = TextPart | ImagePart;
+export type ContentPart = TextPart | ImagePart | RefusalPart | OtherPart;
 
 /** A function call: a name and its JSON arguments as text. */
 export interface FunctionCall {
@@ -52,6 +52,18 @@ export interface TextPart {
 export interface ImagePart {
   type: "image_url";
   image_url: ImageURL;
+}
+
+/** A refusal content part, in an assistant message. */
+export interface RefusalPart {
+  type: "refusal";
+  refusal: string;
+}
+
+/** Any other content part (``input_audio``, ``file``, ...), kept as it is. */
+export interface OtherPart {
+  type: string;
+  [key: string]: unknown;
 }
 
 /** A complete message in OpenAI Chat Completions format. */

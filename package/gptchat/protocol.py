@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
 
 # -- event names ---------------------------------------------------------------
 
@@ -106,7 +106,36 @@ class ImagePart(_Model):
     image_url: ImageURL
 
 
-ContentPart = Annotated[TextPart | ImagePart, Field(discriminator="type")]
+class RefusalPart(_Model):
+    """A refusal content part, in an assistant message."""
+
+    type: Literal["refusal"]
+    refusal: str
+
+
+class OtherPart(_OpenModel):
+    """Any other content part (``input_audio``, ``file``, ...), kept as it is."""
+
+    type: str
+
+
+_KNOWN_PARTS = frozenset({"text", "image_url", "refusal"})
+
+
+def _part_kind(part: Any) -> str:
+    kind = part.get("type") if isinstance(part, dict) else getattr(part, "type", None)
+    return kind if kind in _KNOWN_PARTS else "other"
+
+
+# A handler's reply may hold parts this module does not know (update_message() takes
+# any OpenAI message): the browser sends them back as they came, so the next turn works.
+ContentPart = Annotated[
+    Annotated[TextPart, Tag("text")]
+    | Annotated[ImagePart, Tag("image_url")]
+    | Annotated[RefusalPart, Tag("refusal")]
+    | Annotated[OtherPart, Tag("other")],
+    Discriminator(_part_kind),
+]
 
 
 class ChatMessage(_OpenModel):

@@ -2,6 +2,7 @@
 // inside a tool call's block. Pure functions of a conversation.
 import type { Conversation, UIMessage } from "../core/conversation";
 import type { AccMessage } from "../core/merge";
+import { resultText } from "./content";
 
 export interface CallResult {
   content: string;
@@ -11,12 +12,16 @@ export interface Thread {
   visible: UIMessage[];
   /** Result of each tool call by call id (and legacy function calls by message id). */
   results: Map<string, CallResult>;
+  /**
+   * The visible messages that end their reply (the last one shown of each run, and every
+   * message outside a run): a reply's "Stopped" or "Incomplete" note goes there, once,
+   * though all of its messages share its status.
+   */
+  ends: Set<string>;
 }
 
 function contentText(message: AccMessage): string {
-  const c = message.content;
-  if (typeof c === "string") return c;
-  return Array.isArray(c) ? JSON.stringify(c) : "";
+  return resultText(message.content);
 }
 
 export function thread(conv: Conversation): Thread {
@@ -44,5 +49,12 @@ export function thread(conv: Conversation): Thread {
     if (m.message.function_call) lastFunctionCall = m;
     visible.push(m);
   }
-  return { visible, results };
+  const ends = new Set<string>();
+  const lastOfRun = new Map<string, string>();
+  for (const m of visible) {
+    if (m.runId === null) ends.add(m.id);
+    else lastOfRun.set(m.runId, m.id);
+  }
+  for (const id of lastOfRun.values()) ends.add(id);
+  return { visible, results, ends };
 }

@@ -24,3 +24,17 @@ export function imageAllowed(url: string): boolean {
     return false;
   }
 }
+
+// A hostname that can stand in a CSP source list as it is (no spaces, quotes or `;`
+// that would add a directive): letters, digits, dots and dashes.
+const CSP_HOST = /^[a-z0-9.-]+$/;
+
+/**
+ * CSP sources for the allowed image hosts, any port on http and https: what `img-src`
+ * of a sandboxed HTML tool result adds so that their images load there too.
+ */
+export function imageHostSources(): string[] {
+  return [...imageHosts]
+    .filter((host) => CSP_HOST.test(host))
+    .flatMap((host) => [`http://${host}:*`, `https://${host}:*`]);
+}

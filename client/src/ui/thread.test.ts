@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { newConversation, uiMessage } from "../core/conversation";
+import type { Conversation, MessageStatus } from "../core/conversation";
+import type { Delta } from "../core/merge";
+import { thread } from "./thread";
+
+function conversation(
+  messages: [id: string, message: Delta, status: MessageStatus, runId: string | null][],
+): Conversation {
+  const conv = newConversation();
+  conv.messages = messages.map(([id, message, status, runId]) =>
+    uiMessage(id, message, status, runId),
+  );
+  return conv;
+}
+
+const call = (id: string, name: string) => ({
+  tool_calls: [{ index: 0, id, type: "function", function: { name, arguments: "{}" } }],
+});
+
+describe("thread", () => {
+  it("puts a reply's note on its last visible message only", () => {
+    const conv = conversation([
+      ["u1", { role: "user", content: "Weather in Paris?" }, "done", null],
+      ["a1", { role: "assistant", ...call("c1", "get_weather") }, "stopped", "r1"],
+      ["t1", { role: "tool", tool_call_id: "c1", content: '{"t": 18}' }, "stopped", "r1"],
+      ["a2", { role: "assistant", content: "It is 18 °C." }, "stopped", "r1"],
+      ["u2", { role: "user", content: "And tomorrow?" }, "done", null],
+      ["a3", { role: "assistant", ...call("c2", "get_forecast") }, "stopped", "r2"],
+      ["t2", { role: "tool", tool_call_id: "c2", content: "{}" }, "stopped", "r2"],
+    ]);
+    const view = thread(conv);
+    expect(view.visible.map((m) => m.id)).toEqual(["u1", "a1", "a2", "u2", "a3"]);
+    // a3 ends run r2 though its result (t2, shown inside it) came later.
+    expect([...view.ends].sort()).toEqual(["a2", "a3", "u1", "u2"]);
+  });
+  it("shows the text of a tool result made of text parts", () => {
+    const conv = conversation([
+      ["a1", { role: "assistant", ...call("c1", "forecast") }, "done", "r1"],
+      [
+        "t1",
+        {
+          role: "tool",
+          tool_call_id: "c1",
+          content: [
+            { type: "text", text: "Forecast:" },
+            { type: "text", text: '{"high": 20}' },
+          ],
+        },
+        "done",
+        "r1",
+      ],
+    ]);
+    expect(thread(conv).results.get("c1")).toEqual({ content: 'Forecast:\n\n{"high": 20}' });
+  });
+});
