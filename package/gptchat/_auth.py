@@ -11,15 +11,24 @@ Three ways in, checked on every HTTP request and on the Socket.IO connect:
 
 The session cookie is HttpOnly and SameSite=Strict; its value is a random
 secret of this server process, so restarting the server logs everybody out.
+
+Password guessing is limited per client address (:class:`LoginThrottle`): a
+few free tries, then lock-outs that double with each further wrong password.
 """
 
 from __future__ import annotations
 
 import html
+import ipaddress
+import logging
+import math
 import secrets
 import socket
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Final
 from urllib.parse import urlsplit
 
@@ -29,6 +38,8 @@ from flask import Request, Response
 AuthCallable = Callable[[Request], bool]
 #: ``auth=``: a password, a callable, or None.
 Auth = str | AuthCallable | None
+
+log = logging.getLogger("gptchat")
 
 COOKIE: Final = "gptchat_session"
 LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
@@ -88,6 +99,162 @@ def normalize_origins(origins: Iterable[str]) -> frozenset[str]:
     return frozenset(result)
 
 
+def client_address(remote_addr: str | None) -> str:
+    """The key password tries are counted under: the IP address, an IPv6 one by its /64.
+
+    One IPv6 host usually holds a whole /64 and could pick a fresh address per
+    guess. ``remote_addr`` is the TCP peer (Werkzeug's ``REMOTE_ADDR``): behind
+    a reverse proxy it is the proxy, unless the developer installs
+    ``werkzeug.middleware.proxy_fix.ProxyFix`` to trust its ``X-Forwarded-For``.
+    """
+    if not remote_addr:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(remote_addr.strip("[]"))
+    except ValueError:
+        return remote_addr[:64]
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.ipv4_mapped is not None:
+            return str(ip.ipv4_mapped)
+        return str(ipaddress.IPv6Network((ip, 64), strict=False))
+    return str(ip)
+
+
+@dataclass
+class _Tries:
+    failures: int = 0
+    locked_until: float = 0.0
+    last: float = 0.0
+    logged: float = 0.0  # the locked_until already logged: one line per lock-out
+
+
+class LoginThrottle:
+    """Wrong passwords per client address: free tries, then doubling lock-outs.
+
+    The ``free_tries``-th wrong password in a row locks the address out for
+    ``first_lockout`` seconds, and each wrong one after a lock-out doubles it,
+    up to ``max_lockout`` (defaults: 5 tries, then 1, 2, 4 ... 60 minutes).
+    While locked out an address may not try at all, not even with the right
+    password, or the lock-out would only slow guessing down. The right password
+    clears the address's count.
+    Other addresses are not affected, so an attacker cannot lock the real user
+    out unless both share an address (a reverse proxy: see :func:`client_address`).
+
+    Memory is bounded: an address is forgotten ``forget_after`` seconds after
+    its last try, and beyond ``max_addresses`` the least recently seen goes
+    first, so a flood of distinct addresses cannot grow it.
+
+    :param clock: seconds, monotonic; tests pass their own to skip the waiting.
+    """
+
+    def __init__(
+        self,
+        *,
+        free_tries: int = 5,
+        first_lockout: float = 60.0,
+        max_lockout: float = 3600.0,
+        forget_after: float = 24 * 3600.0,
+        max_addresses: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if free_tries < 1 or not 0 < first_lockout <= max_lockout:
+            raise ValueError(
+                "LoginThrottle: need free_tries >= 1 and 0 < first_lockout <= max_lockout"
+            )
+        if max_addresses < 1 or forget_after < max_lockout:
+            raise ValueError(
+                "LoginThrottle: need max_addresses >= 1 and forget_after >= max_lockout"
+            )
+        self.free_tries = free_tries
+        self.first_lockout = first_lockout
+        self.max_lockout = max_lockout
+        self.forget_after = forget_after
+        self.max_addresses = max_addresses
+        self._clock = clock
+        self._tries: OrderedDict[str, _Tries] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Addresses remembered now."""
+        with self._lock:
+            return len(self._tries)
+
+    def wait(self, address: str) -> float:
+        """Seconds ``address`` is still locked out for; 0 if it may try now."""
+        with self._lock:
+            tries = self._tries.get(address)
+            return max(0.0, tries.locked_until - self._clock()) if tries else 0.0
+
+    def attempt(self, address: str) -> float:
+        """Start one password try: 0 to go ahead, else the seconds still locked out.
+
+        The try counts as wrong from here on, so that many requests sent at once
+        cannot all slip in before the first answer; :meth:`succeeded` undoes it.
+        """
+        with self._lock:
+            now = self._clock()
+            self._expire(now)
+            tries = self._tries.get(address)
+            if tries is None:
+                tries = self._tries[address] = _Tries()
+                while len(self._tries) > self.max_addresses:
+                    self._tries.popitem(last=False)
+            self._tries.move_to_end(address)
+            tries.last = now
+            if tries.locked_until > now:
+                return tries.locked_until - now
+            tries.failures += 1
+            if tries.failures >= self.free_tries:
+                doublings = min(tries.failures - self.free_tries, 32)
+                lockout = min(self.max_lockout, self.first_lockout * 2.0**doublings)
+                tries.locked_until = now + lockout
+            return 0.0
+
+    def failed(self, address: str) -> float:
+        """The try :meth:`attempt` started was wrong: the lock-out it caused, or 0.
+
+        Logs each lock-out as a warning naming the address (never the password).
+        """
+        with self._lock:
+            tries = self._tries.get(address)
+            if tries is None or tries.locked_until <= self._clock():
+                return 0.0
+            lockout = tries.locked_until - self._clock()
+            failures = tries.failures
+            new = tries.logged != tries.locked_until
+            tries.logged = tries.locked_until
+        if new:
+            log.warning(
+                "sign-in: %s is locked out for %s after %d wrong passwords",
+                address,
+                duration(lockout),
+                failures,
+            )
+        return lockout
+
+    def succeeded(self, address: str) -> None:
+        """The right password: forget the address's wrong ones."""
+        with self._lock:
+            self._tries.pop(address, None)
+
+    def _expire(self, now: float) -> None:
+        # Kept in the order of their last try, so the stale ones are at the front.
+        while self._tries:
+            tries = next(iter(self._tries.values()))
+            if now - tries.last < self.forget_after or tries.locked_until > now:
+                break
+            self._tries.popitem(last=False)
+
+
+def duration(seconds: float) -> str:
+    """``seconds`` rounded up, in words: "45 seconds", "1 minute", "4 minutes"."""
+    if seconds <= 59:
+        whole = max(1, math.ceil(seconds))
+        return f"{whole} second{'s' if whole != 1 else ''}"
+    minutes = math.ceil(seconds / 60)
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+
+
 class Guard:
     """The Host, Origin and authentication rules of one server."""
 
@@ -97,8 +264,11 @@ class Guard:
         auth: Auth = None,
         allowed_hosts: Iterable[str] = (),
         allowed_origins: Iterable[str] = (),
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self.loopback_only = True
+        #: Limits password guessing; replace it to change the policy (or the clock).
+        self.throttle = throttle or LoginThrottle()
         self.token: str | None = None
         self._session = secrets.token_urlsafe(32)
         self._auth: Auth = None
@@ -182,16 +352,33 @@ class Guard:
                 return self._signed_in(request)
             return Response(_TOKEN_HELP, status=401, mimetype="text/plain")
         if isinstance(self._auth, str):
-            message = ""
-            if request.method == "POST" and "password" in request.form:
-                given = request.form.get("password", "")
-                if secrets.compare_digest(given.encode(), self._auth.encode()):
-                    return self._signed_in(request)
-                time.sleep(0.5)  # slow down guessing
-                message = "<p>Wrong password.</p>"
-            page = _LOGIN_PAGE.format(title=html.escape(title), message=message)
-            return Response(page, status=401, mimetype="text/html")
+            return self._password_login(request, self._auth, title)
         return Response("Unauthorized\n", status=401, mimetype="text/plain")
+
+    def _password_login(self, request: Request, password: str, title: str) -> Response:
+        address = client_address(request.remote_addr)
+        message = ""
+        if request.method == "POST" and "password" in request.form:
+            wait = self.throttle.attempt(address)
+            if not wait:
+                given = request.form.get("password", "")
+                if secrets.compare_digest(given.encode(), password.encode()):
+                    self.throttle.succeeded(address)
+                    return self._signed_in(request)
+                wait = self.throttle.failed(address)
+                message = "Wrong password."
+        else:
+            wait = self.throttle.wait(address)
+        if wait:
+            message = f"Too many wrong passwords. Try again in {duration(wait)}."
+        page = _LOGIN_PAGE.format(
+            title=html.escape(title),
+            message=f'<p role="alert">{html.escape(message)}</p>' if message else "",
+        )
+        response = Response(page, status=429 if wait else 401, mimetype="text/html")
+        if wait:
+            response.headers["Retry-After"] = str(math.ceil(wait))
+        return response
 
     def _signed_in(self, request: Request) -> Response:
         # Redirect to the same path without the query, so the token leaves the address bar.

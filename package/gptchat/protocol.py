@@ -22,9 +22,20 @@ Flow of one reply::
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Final, Literal
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, StringConstraints, Tag
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    StringConstraints,
+    Tag,
+    ValidationError,
+    field_validator,
+)
 
 # -- event names ---------------------------------------------------------------
 
@@ -85,11 +96,59 @@ class ToolCall(_OpenModel):
     function: FunctionCall
 
 
+#: The image types a ``data:`` URL may carry: those the OpenAI API accepts. Not SVG:
+#: an ``<img>`` does not run its scripts, but opened as a document (a new tab, a
+#: handler that saves or forwards it) an SVG is a page that can run them.
+IMAGE_DATA_TYPES: Final = ("image/png", "image/jpeg", "image/gif", "image/webp")
+
+_BASE64_RE = re.compile(r"[A-Za-z0-9+/]*={0,2}")
+# Browsers drop tabs and newlines inside a URL and spaces around it ("java\tscript:"
+# is javascript:), so a URL holding any such character is refused, not cleaned.
+_UNSAFE_URL_CHARS = re.compile(r"[\x00-\x20\x7f]")
+
+
+def check_image_url(url: str) -> str:
+    """``url`` if it is an http(s) URL or a base64 ``data:`` URL of an image type allowed.
+
+    :raises ValueError: saying why not; any other scheme (``javascript:``,
+        ``file:``, ``blob:``, ...) is refused.
+    """
+    if _UNSAFE_URL_CHARS.search(url):
+        raise ValueError("an image URL may not contain spaces or control characters")
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme in ("http", "https"):
+        if not urlsplit(url).hostname:
+            raise ValueError(f"{scheme} image URL has no host")
+        return url
+    if scheme == "data":
+        header, comma, data = url[len("data:") :].partition(",")
+        media_type, _, encoding = header.partition(";")
+        if media_type.lower() not in IMAGE_DATA_TYPES:
+            allowed = ", ".join(IMAGE_DATA_TYPES)
+            raise ValueError(
+                f"data URL of type {media_type[:64]!r} is not allowed (allowed: {allowed})"
+            )
+        if not comma or encoding.lower() != "base64" or not _BASE64_RE.fullmatch(data):
+            raise ValueError(f"data URL is not {media_type.lower()};base64,<base64 data>")
+        return url
+    shown = f"{scheme[:32]!r}" if scheme else "none"
+    raise ValueError(f"image URL scheme {shown} is not allowed (only http, https and data)")
+
+
 class ImageURL(_Model):
-    """The image of an ``image_url`` content part: an http(s) or data URL."""
+    """The image of an ``image_url`` content part: an http(s) or data URL.
+
+    Checked by :func:`check_image_url`: a ``data:`` URL must be base64 and of a
+    type in :data:`IMAGE_DATA_TYPES`; no other scheme is accepted.
+    """
 
     url: str
     detail: Literal["auto", "low", "high"] | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _safe_url(cls, url: str) -> str:
+        return check_image_url(url)
 
 
 class TextPart(_Model):
@@ -286,3 +345,44 @@ SERVER_PAYLOADS: Final[dict[str, type[BaseModel]]] = {
     ServerEvent.RUN_SNAPSHOT: RunSnapshot,
     ServerEvent.ERROR: ErrorPayload,
 }
+
+
+# -- errors ---------------------------------------------------------------------------
+
+
+def error_path(loc: tuple[int | str, ...], data: Any, *, missing: bool = False) -> str:
+    """Where in ``data`` a pydantic error is, as ``messages.0.message.content.1.image_url.url``.
+
+    Pydantic's ``loc`` also names the union branch it tried (``str``,
+    ``list[tagged-union[...]]``) and the tag it picked; walking ``data`` along it
+    keeps only the keys and indexes that are really there (and, for a
+    ``missing`` field, the name of the field).
+    """
+    path: list[str] = []
+    for step in loc:
+        found = (isinstance(data, dict) and step in data) or (
+            isinstance(data, list) and isinstance(step, int) and 0 <= step < len(data)
+        )
+        if found:
+            data = data[step]
+            path.append(str(step))
+    if missing and loc and isinstance(data, dict) and loc[-1] not in data:
+        path.append(str(loc[-1]))
+    return ".".join(path) or "payload"
+
+
+def describe_error(exc: ValidationError, data: Any) -> str:
+    """One line for the client: the most specific error, where it is, and how many more.
+
+    A union reports one error per branch; the one that reached deepest into
+    ``data`` is the one that matched the client's intent, and the others are
+    not counted.
+    """
+    errors = exc.errors(include_url=False)
+    paths = [error_path(err["loc"], data, missing=err["type"] == "missing") for err in errors]
+    best = max(range(len(errors)), key=lambda i: (paths[i].count(".") + 1, -i))
+    message = errors[best]["msg"].removeprefix("Value error, ")
+    # The other branches of a union failed at the same place or above it: not news.
+    others = [p for p in paths if p != paths[best] and not paths[best].startswith(p + ".")]
+    more = f" (and {len(others)} more)" if others else ""
+    return f"{paths[best]}: {message}{more}"

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from engineio.payload import Payload
 from flask import Flask, Response, abort, request, send_file, send_from_directory
 from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import SocketIO
@@ -18,10 +19,20 @@ from pydantic import BaseModel, ValidationError
 from socketio.packet import Packet
 
 from ._auth import Guard
-from ._limits import TOO_DEEP_EVENT, GuardedJSON, Limits, RateLimiter, check_payload
+from ._limits import (
+    TOO_DEEP_EVENT,
+    TRANSPORT_LIMIT_EVENT,
+    CappedWebSocket,
+    GuardedJSON,
+    Limits,
+    PollingGuard,
+    RateLimiter,
+    check_payload,
+    describe_transport_limit,
+)
 from .config import FAVICON_URL, LOGO_URL, Config, asset_url, to_ui_config
 from .emitter import Emitter
-from .protocol import CLIENT_PAYLOADS, ClientEvent, Resume, SendMessage, Stop
+from .protocol import CLIENT_PAYLOADS, ClientEvent, Resume, SendMessage, Stop, describe_error
 from .runs import BusyError, Run, RunRegistry, TooManyRunsError
 from .static import MISSING_BUILD_HELP, Bundle
 
@@ -80,6 +91,15 @@ class Server:
             serializer=_Packet,
             logger=False,
             engineio_logger=False,
+        )
+        # Engine.IO drops a message over its buffer size, and a polling request of more
+        # than 16 packets, without a word to the client: these two answer them instead.
+        eio = self.socketio.server.eio
+        eio._async = {**eio._async, "websocket": CappedWebSocket}
+        self.flask.wsgi_app = PollingGuard(  # type: ignore[method-assign]
+            self.flask.wsgi_app,
+            max_bytes=self.limits.transport_buffer_bytes,
+            max_packets=lambda: int(Payload.max_decode_packets),
         )
         self.emitter = Emitter(self.socketio)
         self.runs = RunRegistry(
@@ -302,6 +322,15 @@ class Server:
                     f"nesting too deep to decode (limit {self.limits.max_depth} levels)",
                 )
 
+        @sio.on(TRANSPORT_LIMIT_EVENT)
+        def on_transport_limit(data: Any = None) -> None:
+            sid: str = request.sid  # type: ignore[attr-defined]
+            if self._admit(sid, TRANSPORT_LIMIT_EVENT, None):
+                message, cid = describe_transport_limit(
+                    data, self.limits, int(Payload.max_decode_packets)
+                )
+                self.emitter.error(sid, "limit", message, cid)
+
         @sio.on("*")
         def on_unknown(event: str, *_: Any) -> None:
             sid: str = request.sid  # type: ignore[attr-defined]
@@ -323,14 +352,11 @@ class Server:
         try:
             return CLIENT_PAYLOADS[event].model_validate(data)
         except ValidationError as exc:
-            err = exc.errors()[0]
-            where = ".".join(str(p) for p in err["loc"]) or "payload"
-            more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
             conversation_id = data.get("conversation_id") if isinstance(data, dict) else None
             self.emitter.error(
                 sid,
                 "invalid_payload",
-                f"{event}: {where}: {err['msg']}{more}",
+                f"{event}: {describe_error(exc, data)}",
                 conversation_id if isinstance(conversation_id, str) else None,
             )
             return None

@@ -11,7 +11,8 @@ import pytest
 from flask import Request
 
 from gptchat import ChatApp
-from tests.support import RawSocket, http_request, live_server
+from tests.replies import MODEL_REPLY
+from tests.support import RawSocket, SocketClient, http_request, live_server
 
 
 @pytest.fixture(scope="module")
@@ -243,3 +244,101 @@ def test_run_app_on_a_public_host_prints_a_token_url_and_warns(
 def test_debug_never_enables_the_werkzeug_debugger(shared: str) -> None:
     status, _, body = http_request(shared, "/?__debugger__=yes&cmd=resource&f=style.css")
     assert status == 200 and b"Werkzeug" not in body and b"debugger" not in body
+
+
+# -- image URLs in user messages ----------------------------------------------------------
+
+PIXEL_PNG = (
+    "data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAE"
+    "hQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def _with_image(url: str) -> dict[str, Any]:
+    question = "What does this chart of CSV deduplication times show? " + MODEL_REPLY[:400]
+    return {
+        "conversation_id": "conv-image-0001",
+        "messages": [
+            {"id": "u0", "message": {"role": "user", "content": "Compare dedupe methods."}},
+            {"id": "a0", "message": {"role": "assistant", "content": MODEL_REPLY}},
+            {
+                "id": "u1",
+                "message": {
+                    "role": "user",
+                    "content": [
+                        {"type": "text", "text": question},
+                        {"type": "image_url", "image_url": {"url": url, "detail": "low"}},
+                    ],
+                },
+            },
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("javascript:alert(document.cookie)", "scheme 'javascript' is not allowed"),
+        ("JavaScript:alert(1)", "scheme 'javascript' is not allowed"),
+        ("java\tscript:alert(1)", "spaces or control characters"),
+        (" javascript:alert(1)", "spaces or control characters"),
+        ("vbscript:msgbox(1)", "scheme 'vbscript' is not allowed"),
+        ("file:///etc/passwd", "scheme 'file' is not allowed"),
+        ("blob:http://127.0.0.1/0b1c", "scheme 'blob' is not allowed"),
+        ("//evil.example/a.png", "scheme none is not allowed"),
+        ("https:///no-host.png", "https image URL has no host"),
+        (
+            "data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==",
+            "'text/html' is not allowed",
+        ),
+        (
+            "data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+PC9zdmc+",
+            "'image/svg+xml' is not allowed",
+        ),
+        ("data:image/png,not-base64", "is not image/png;base64"),
+        ("data:image/png;base64,@@@", "is not image/png;base64"),
+    ],
+)
+def test_unsafe_image_urls_are_refused_naming_the_field(
+    chat: ChatApp, client: SocketClient, url: str, why: str
+) -> None:
+    calls: list[Any] = []
+    chat.handle_send_message(lambda messages: calls.append(messages))
+    client.emit("send_message", _with_image(url))
+    error = client.wait_event("error")
+    assert error["code"] == "invalid_payload"
+    assert error["conversation_id"] == "conv-image-0001"
+    assert error["message"].startswith(
+        "send_message: messages.2.message.content.1.image_url.url: "
+    ), error["message"]
+    assert why in error["message"]
+    assert "(and" not in error["message"]  # the union's other branch is not counted
+    client.emit("send_message", _with_image(PIXEL_PNG))
+    assert client.wait_event("run_finished")["status"] == "done"
+    assert len(calls) == 1  # the handler never saw the refused conversation
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        PIXEL_PNG,
+        "data:image/jpeg;base64,/9j/4AAQSkZJRgABAQ==",
+        "data:image/webp;base64,UklGRhoAAABXRUJQVlA4TA0AAAAvAAAAEAcQERGIiP4HAA==",
+        "data:image/gif;base64,R0lGODlhAQABAAAAACw=",
+        "https://upload.wikimedia.org/wikipedia/commons/4/47/PNG_transparency_demonstration_1.png",
+        "HTTP://127.0.0.1:8000/chart.png?size=large",
+    ],
+)
+def test_http_and_image_data_urls_reach_the_handler(
+    chat: ChatApp, client: SocketClient, url: str
+) -> None:
+    seen: list[str] = []
+
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> str:
+        seen.append(messages[-1]["content"][1]["image_url"]["url"])
+        return MODEL_REPLY
+
+    client.emit("send_message", _with_image(url))
+    assert client.wait_event("run_finished")["status"] == "done"
+    assert seen == [url]
