@@ -91,6 +91,11 @@ def generate() -> str:
         "",
         ts_events("ServerEvent", protocol.ServerEvent, protocol.SERVER_PAYLOADS),
         "",
+        "/** The image types a data: URL in a user message may carry (the server refuses others). */",
+        "export const IMAGE_DATA_TYPES = ["
+        + ", ".join(f'"{t}"' for t in protocol.IMAGE_DATA_TYPES)
+        + "] as const;",
+        "",
     ]
     for name, alias in ALIASES.items():
         parts.append(f"export type {name} = {ts_type_unaliased(alias)};")

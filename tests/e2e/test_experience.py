@@ -347,6 +347,23 @@ def test_attachments_by_paste_and_drop_can_be_removed(chat: ChatApp, chat_page: 
     expect(chat_page.page.get_by_test_id("send-button")).to_be_enabled()
 
 
+def test_an_image_type_the_server_refuses_is_not_attached_and_says_why(
+    chat: ChatApp, chat_page: ChatPage, tmp_path: Path
+) -> None:
+    # An SVG is refused by the server (a page that can run script once opened on its own):
+    # the composer says so at once instead of letting a send fail.
+    svg = tmp_path / "logo.svg"
+    svg.write_text('<svg xmlns="http://www.w3.org/2000/svg" width="4" height="4"></svg>')
+    png = tmp_path / "red.png"
+    png.write_bytes(PNG)
+    chat_page.open()
+    chat_page.page.locator("input[type=file]").set_input_files([str(svg), str(png)])
+    expect(chat_page.page.get_by_role("alert")).to_contain_text(
+        "logo.svg: only PNG, JPEG, GIF and WebP images can be attached"
+    )
+    expect(chat_page.page.locator(".preview img")).to_have_count(1)
+
+
 def test_uploads_can_be_turned_off(chat: ChatApp, chat_page: ChatPage) -> None:
     chat.set_config({"allow_upload": False})
     chat_page.open()
