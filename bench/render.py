@@ -47,12 +47,42 @@ TIMEOUT_S = 60.0
 # Installed before any page script: long tasks, and (for W3) when each message_delta
 # frame arrives, taken before Socket.IO sees it.
 INIT = """
-window.__bench = { longtasks: [], arrivals: [], renders: [], done: null, painted: null };
+window.__bench = {
+  longtasks: [], arrivals: [], renders: [], paints: [], done: null, painted: null,
+};
 try {
   new PerformanceObserver((list) => {
     for (const e of list.getEntries()) window.__bench.longtasks.push([e.startTime, e.duration]);
   }).observe({ type: "longtask", buffered: true });
 } catch (e) {}
+// "Painted" is the end of the frame that shows a DOM change. A change made in a task is
+// painted by the next frame: a requestAnimationFrame, then a message (a task after that
+// frame's style, layout and paint). A change made in an animation frame callback (or in a
+// microtask after one: Svelte applies its updates in a microtask) is painted by that same
+// frame, and a requestAnimationFrame from there would wait for the frame after it and
+// count a frame (16.7 ms) that nobody sees. So every rAF callback is wrapped to say the
+// page is inside a frame until the microtasks after it have run (a chain of microtasks
+// is queued behind them: a MutationObserver callback, itself a microtask, runs before
+// the chain's end).
+{
+  const b = window.__bench;
+  const native = window.requestAnimationFrame.bind(window);
+  b.inFrame = false;
+  window.requestAnimationFrame = (cb) => native((t) => {
+    b.inFrame = true;
+    let n = 16;
+    const unwind = () => { if (--n > 0) queueMicrotask(unwind); else b.inFrame = false; };
+    try { cb(t); } finally { queueMicrotask(unwind); }
+  });
+  b.afterPaint = (fn) => {
+    const post = () => {
+      const c = new MessageChannel();
+      c.port1.onmessage = () => fn(performance.now());
+      c.port2.postMessage(null);
+    };
+    if (b.inFrame) post(); else native(post);
+  };
+}
 """
 ARRIVALS = """
 {
@@ -74,9 +104,12 @@ ARRIVALS = """
 # Watches the app's DOM: a timestamp per DOM update, and the first one showing the marker.
 # `b.finished` resolves once that is painted: awaited in one call, as the limit pages are
 # (polling from here would wake the page, Playwright and this process every few ms).
+# With `perPaint` (W3), when each DOM update is painted too.
 WATCH = """
-(marker) => {
+([marker, perPaint]) => {
   const b = window.__bench;
+  b.done = null;
+  b.painted = null;
   b.finished = new Promise((resolve, reject) => {
     b.resolve = resolve;
     setTimeout(() => reject(new Error("timed out waiting for the marker")), TIMEOUT_MS);
@@ -84,16 +117,13 @@ WATCH = """
   const obs = new MutationObserver(() => {
     const now = performance.now();
     b.renders.push(now);
+    if (perPaint) b.afterPaint((t) => b.paints.push([now, t]));
     if (b.done !== null) return;
     const roots = document.querySelectorAll('[data-role="assistant"] .md-root');
     const last = roots[roots.length - 1]?.lastElementChild;
     if (last && last.textContent.includes(marker)) {
       b.done = now;
-      requestAnimationFrame(() => {
-        const c = new MessageChannel();
-        c.port1.onmessage = () => { b.painted = performance.now(); obs.disconnect(); b.resolve(); };
-        c.port2.postMessage(null);
-      });
+      b.afterPaint((t) => { b.painted = t; obs.disconnect(); b.resolve(); });
     }
   });
   obs.observe(document.body, { childList: true, subtree: true, characterData: true });
@@ -269,9 +299,15 @@ def app_stream(
     rate: float,
     per_event: bool = False,
     trace: bool = False,
+    replies: int = 0,
+    reply_tokens: int = 100,
 ) -> dict[str, Any]:
     """Stream ``tokens`` into the app; time from send to the last token painted.
 
+    With ``per_event`` (W3), the lag of every event and token, and when the last token of
+    the reply and of ``replies`` more replies of ``reply_tokens`` to ``reply_tokens + 4``
+    (same rate, same conversation, one after the other) is painted after the handler's
+    last call.
     With ``trace``, a Chromium trace tells each long task's CPU time from its wall time
     (on a busy machine a short task can last long because the core was taken away).
     """
@@ -285,7 +321,7 @@ def app_stream(
         page.wait_for_selector('[data-testid="composer"][data-connected="true"]')
         marker = new_marker()
         page.fill('[data-testid="composer-input"]', command("stream", tokens, rate, marker))
-        page.evaluate(WATCH, marker)
+        page.evaluate(WATCH, [marker, per_event])
         server.start_sampling()
         trace_path = RESULTS / f"trace-{marker}.tmp"
         if trace:
@@ -295,10 +331,7 @@ def app_stream(
         rss = server.stop_sampling()
         if trace:
             browser.stop_tracing()
-        b = page.evaluate(
-            "({t0: __bench.t0, done: __bench.done, painted: __bench.painted, "
-            "renders: __bench.renders, arrivals: __bench.arrivals, origin: performance.timeOrigin})"
-        )
+        b = page.evaluate(STATE)
         record = server.run_record(marker)
         wall = (b["painted"] - b["t0"]) / 1000
         result: dict[str, Any] = {
@@ -316,12 +349,85 @@ def app_stream(
         }
         if per_event:
             result.update(lags(b, record["emits"], tokens))
+            ends = [last_token(b, record)]
+            for i in range(replies):
+                # The next message once the app takes one: the last reply has finished.
+                wait_until(page, "!document.querySelector('[data-testid=\"stop-button\"]')")
+                page.evaluate("() => { __bench.arrivals = []; __bench.renders = []; }")
+                marker = new_marker()
+                # Replies of one length would all end at one phase of the browser's frame
+                # clock (frames start on demand when a stream begins, then every 16.7 ms);
+                # 0-4 tokens more (10 ms each: 3.3 ms apart modulo a frame) spread their
+                # last token over the frame evenly, as a model's replies of any length.
+                cmd = command("stream", reply_tokens + i % 5, rate, marker)
+                page.fill('[data-testid="composer-input"]', cmd)
+                page.evaluate(WATCH, [marker, False])
+                page.evaluate(SEND)
+                page.evaluate("() => window.__bench.finished")
+                ends.append(last_token(page.evaluate(STATE), server.run_record(marker)))
+            result["last_token"] = last_token_summary(ends, reply_tokens)
+            result["long_tasks"] = long_tasks(page, b["t0"], float("inf"))
         if trace:
             result["traced_long_tasks"] = traced_long_tasks(trace_path)
             trace_path.unlink()
         return result
     finally:
         context.close()
+
+
+# What the page measured of the reply just painted.
+STATE = (
+    "({t0: __bench.t0, done: __bench.done, painted: __bench.painted, renders: __bench.renders, "
+    "paints: __bench.paints, arrivals: __bench.arrivals, origin: performance.timeOrigin})"
+)
+# The last token's way from the handler to the screen, stage by stage (all in ms).
+STAGES = ("emit_to_sent", "sent_to_arrived", "arrived_to_dom", "dom_to_painted")
+STAGE_NAMES = {
+    "emit_to_sent": "the call to the event sent (server)",
+    "sent_to_arrived": "sent to its arrival in the page",
+    "arrived_to_dom": "arrival to the DOM showing it",
+    "dom_to_painted": "the DOM to the frame painted",
+}
+
+
+def last_token(b: dict[str, Any], record: dict[str, Any]) -> dict[str, float]:
+    """The handler's last ``update_message`` to the last token painted, and its stages.
+
+    Server times are seconds since the epoch; the page's are ms from its time origin.
+    """
+    origin = b["origin"]
+    last_seq = record["calls"] + 1  # seq 1 is the empty first delta; token i has seq i + 2
+
+    def holding(events: list[list[float]]) -> float | None:
+        return next((t for t, seq, n in events if seq <= last_seq < seq + n), None)
+
+    emit = record["emits"][-1] * 1000 - origin
+    sent_s = holding(record.get("sends", []))
+    sent = sent_s * 1000 - origin if sent_s is not None else float("nan")
+    arrived = holding(b["arrivals"])
+    arrived = arrived if arrived is not None else float("nan")
+    return {
+        "total": b["painted"] - emit,
+        "emit_to_sent": sent - emit,
+        "sent_to_arrived": arrived - sent,
+        "arrived_to_dom": b["done"] - arrived,
+        "dom_to_painted": b["painted"] - b["done"],
+    }
+
+
+def last_token_summary(ends: list[dict[str, float]], reply_tokens: int) -> dict[str, Any]:
+    """p50/p95/max of the last-token lag over the replies, and the median of each stage."""
+    totals = [e["total"] for e in ends]
+    return {
+        "replies": len(ends),
+        "reply_tokens": reply_tokens,
+        "p50_ms": r(pct(totals, 50)),
+        "p95_ms": r(pct(totals, 95)),
+        "max_ms": r(max(totals)),
+        "runs_ms": [r(x) for x in totals],
+        "stages_p50_ms": {k: r(pct([e[k] for e in ends], 50)) for k in STAGES},
+        "stages_max_ms": {k: r(max(e[k] for e in ends)) for k in STAGES},
+    }
 
 
 def traced_long_tasks(path: Path) -> list[dict[str, float]]:
@@ -348,17 +454,22 @@ def lags(b: dict[str, Any], emits: list[float], tokens: int) -> dict[str, Any]:
     def rendered_after(t: float) -> float | None:
         return next((x for x in renders if x >= t), None)
 
+    painted_at = dict((dom, painted) for dom, painted in b.get("paints", []))
     event_lags: list[float] = []
     token_lags: list[float] = []
+    token_paints: list[float] = []
     for arrived, seq, n in b["arrivals"]:
         shown = rendered_after(arrived)
         if shown is None:
             continue
         event_lags.append(shown - arrived)
+        painted = painted_at.get(shown)
         for s in range(seq, seq + n):
             i = s - 2  # seq 1 is the empty first delta; token i has seq i + 2
             if 0 <= i < len(emits):
                 token_lags.append(origin + shown - emits[i] * 1000)
+                if painted is not None:
+                    token_paints.append(origin + painted - emits[i] * 1000)
     last_emit = emits[-1] * 1000 - origin
     return {
         "events": len(b["arrivals"]),
@@ -372,6 +483,11 @@ def lags(b: dict[str, Any], emits: list[float], tokens: int) -> dict[str, Any]:
             "p95": r(pct(token_lags, 95)),
             "max": r(max(token_lags, default=float("nan"))),
             "tokens_matched": len(token_lags),
+        },
+        "emit_to_painted_ms": {
+            "p50": r(pct(token_paints, 50)),
+            "p95": r(pct(token_paints, 95)),
+            "max": r(max(token_paints, default=float("nan"))),
         },
         "lag_after_last_emit_ms": r(b["painted"] - last_emit),
     }
@@ -521,6 +637,7 @@ def verdicts(res: dict[str, Any]) -> list[dict[str, Any]]:
     ratio = statistics.median(res["w2_over_once_per_round"] or [w2["wall_s"] / once["wall_s"]])
     worst_task = max(res[k]["long_tasks"]["max_ms"] for k in ("w1", "w2", "w3", "w4") if k in res)
     rss = w2["server_rss_mib"]
+    last = w3["last_token"]
     return [
         {"target": "W2 20k tokens < 3 s", "value": f"{w2['wall_s']} s", "met": w2["wall_s"] < 3},
         {
@@ -533,6 +650,11 @@ def verdicts(res: dict[str, Any]) -> list[dict[str, Any]]:
             "target": "W3 render lag p95 < 17 ms",
             "value": f"{w3['render_lag_ms']['p95']} ms",
             "met": w3["render_lag_ms"]["p95"] < 17,
+        },
+        {
+            "target": "W3 last token painted <= 16 ms p50, <= 33 ms p95",
+            "value": f"{last['p50_ms']} / {last['p95_ms']} ms over {last['replies']} replies",
+            "met": last["p50_ms"] <= 16 and last["p95_ms"] <= 33,
         },
         {
             "target": "no long task > 50 ms (W1-W4)",
@@ -595,6 +717,13 @@ def table(res: dict[str, Any]) -> str:
         f"emit->DOM p95 {w3['emit_to_dom_ms']['p95']} ms, after last emit "
         f"{w3['lag_after_last_emit_ms']} ms",
     )
+    last = w3["last_token"]
+    stages = ", ".join(f"{k} {v}" for k, v in last["stages_p50_ms"].items())
+    lines.append(
+        f"W3 last token painted after the last update_message, {last['replies']} replies: "
+        f"p50 {last['p50_ms']} ms, p95 {last['p95_ms']} ms, max {last['max_ms']} ms "
+        f"(stages p50: {stages})"
+    )
     for key in ("w1_traced", "w2_traced"):
         traced = res.get(key, {}).get("traced_long_tasks", [])
         lines.append(
@@ -650,7 +779,7 @@ def markdown(res: dict[str, Any]) -> str:
         tps = round(x["tokens"] / x["wall_s"])
         rows.append(f"| {name} | {x['wall_s']:g} s | {runs} | {tps:,} | {lt(x)} | {note} |")
     w3 = res["w3"]
-    lag, e2d = w3["render_lag_ms"], w3["emit_to_dom_ms"]
+    lag, e2d, last = w3["render_lag_ms"], w3["emit_to_dom_ms"], w3["last_token"]
     rows += [
         "",
         "| W3: 1,000 tokens at 100/s | p50 | p95 | max |",
@@ -658,7 +787,18 @@ def markdown(res: dict[str, Any]) -> str:
         f"| render lag per event (arrival → DOM), {w3['events']} events "
         f"| {lag['p50']} ms | {lag['p95']} ms | {lag['max']} ms |",
         f"| emit → DOM per token | {e2d['p50']} ms | {e2d['p95']} ms | {e2d['max']} ms |",
+        f"| emit → painted per token | {w3['emit_to_painted_ms']['p50']} ms "
+        f"| {w3['emit_to_painted_ms']['p95']} ms | {w3['emit_to_painted_ms']['max']} ms |",
         f"| lag after the last emit (to painted) | {w3['lag_after_last_emit_ms']} ms | | |",
+        f"| **last token painted after the last update_message**, {last['replies']} replies "
+        f"| {last['p50_ms']} ms | {last['p95_ms']} ms | {last['max_ms']} ms |",
+    ]
+    rows += [
+        f"| … of which {STAGE_NAMES[k]} | {last['stages_p50_ms'][k]} ms | "
+        f"| {last['stages_max_ms'][k]} ms |"
+        for k in STAGES
+    ]
+    rows += [
         f"| long tasks | {lt(w3)} | | |",
         "",
         "| W4: cold load | |",
@@ -693,6 +833,9 @@ def summary(paths: list[Path]) -> str:
         ("append 20k s", lambda r: r["limit_append_20k"]["wall_s"]),
         ("W3 lag p95 ms", lambda r: r["w3"]["render_lag_ms"]["p95"]),
         ("W3 after last emit ms", lambda r: r["w3"]["lag_after_last_emit_ms"]),
+        # Runs before the last-token series have none: a blank cell.
+        ("W3 last token p50 ms", lambda r: r["w3"].get("last_token", {}).get("p50_ms", "")),
+        ("W3 last token p95 ms", lambda r: r["w3"].get("last_token", {}).get("p95_ms", "")),
         (
             "long tasks W1/W2/W3/W4 (max ms)",
             lambda r: "/".join(
@@ -715,8 +858,9 @@ def summary(paths: list[Path]) -> str:
     medians = []
     for _, f in cols:
         values = [f(run) for run in runs]
-        ok = all(isinstance(v, float | int) for v in values)
-        medians.append(f"{statistics.median(values):g}" if ok else "")
+        nums = [v for v in values if isinstance(v, float | int)]
+        ok = nums and all(isinstance(v, float | int) or v == "" for v in values)
+        medians.append(f"{statistics.median(nums):g}" if ok else "")
     rows.append("| **median** | " + " | ".join(medians) + " |")
     return "\n".join(rows)
 
@@ -726,6 +870,12 @@ def main() -> int:
     parser.add_argument("--no-build", action="store_true", help="use the existing builds")
     parser.add_argument("--quick", action="store_true", help="smaller workloads (smoke test)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per workload (median kept)")
+    parser.add_argument(
+        "--w3-replies",
+        type=int,
+        default=20,
+        help="W3: paced replies of 100 tokens after the 1,000-token one, for the last-token lag",
+    )
     parser.add_argument(
         "--json",
         type=Path,
@@ -768,7 +918,18 @@ def main() -> int:
                 ("limit_once_20k", lambda: limit_page(browser, server, "once", 20000 // scale)),
                 ("limit_append_20k", lambda: limit_page(browser, server, "append", 20000 // scale)),
                 ("limit_once_5k", lambda: limit_page(browser, server, "once", 5000 // scale)),
-                ("w3", lambda: app_stream(browser, server, 1000 // scale, 100, per_event=True)),
+                (
+                    "w3",
+                    lambda: app_stream(
+                        browser,
+                        server,
+                        1000 // scale,
+                        100,
+                        per_event=True,
+                        replies=args.w3_replies,
+                        reply_tokens=100 // scale,
+                    ),
+                ),
             ]
             # Interleaved rounds, so that the app and its limits see the same machine load.
             runs: dict[str, list[dict[str, Any]]] = {key: [] for key, _ in steps}

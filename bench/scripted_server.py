@@ -5,7 +5,9 @@ its URL on stdout. The user message is a command: ``bench <mode> <tokens> <rate>
 <marker>``. ``stream`` calls ``update_message`` once per ~4-character token (``rate``
 tokens per second, 0 for as fast as accepted); ``once`` sends the whole reply in one
 call. The time of every call is kept for ``GET /_bench/run/<marker>``, and the two
-limit pages are served from ``bench/.build/`` under ``/_bench/``.
+limit pages are served from ``bench/.build/`` under ``/_bench/``; so is, for a paced
+run, when the server sent each ``message_delta`` event (``sends``: time, first seq,
+count), to tell the server's share of a token's lag from the browser's.
 """
 
 from __future__ import annotations
@@ -36,6 +38,20 @@ def make_app() -> tuple[ChatApp, dict[str, dict[str, Any]]]:
     chat = ChatApp()
     runs: dict[str, dict[str, Any]] = {}
     lock = threading.Lock()
+    # message id -> [time.time(), seq, count] per event, for the paced runs only.
+    sends: dict[str, list[tuple[float, int, int]]] = {}
+    emitter = chat.server.emitter
+    send_delta = emitter.message_delta
+
+    def timed_message_delta(
+        sid: str, cid: str, run_id: str, message_id: str, seq: int, count: int, deltas: Any
+    ) -> None:
+        send_delta(sid, cid, run_id, message_id, seq, count, deltas)
+        sent = sends.get(message_id)
+        if sent is not None:
+            sent.append((time.time(), seq, count))
+
+    emitter.message_delta = timed_message_delta  # type: ignore[method-assign]
 
     @chat.handle_send_message
     def handler(messages: list[dict[str, Any]]) -> None:
@@ -43,6 +59,8 @@ def make_app() -> tuple[ChatApp, dict[str, dict[str, Any]]]:
         text = reply_text(int(n), marker)
         mid = chat.new_id()
         emits: list[float] = []
+        if mode != "once" and float(rate) > 0:
+            sends[mid] = []
         start = time.perf_counter()
         if mode == "once":
             chat.update_message({"role": "assistant", "content": text}, id=mid)
@@ -63,7 +81,12 @@ def make_app() -> tuple[ChatApp, dict[str, dict[str, Any]]]:
         # last, so this record does not weigh on the server memory being measured.
         kept = emits if mode != "once" and float(rate) > 0 else emits[-1:]
         with lock:
-            runs[marker] = {"emits": kept, "handler_s": spent, "calls": len(emits)}
+            runs[marker] = {
+                "emits": kept,
+                "handler_s": spent,
+                "calls": len(emits),
+                "sends": sends.get(mid, []),  # filled on: the last event may be on its way
+            }
 
     app = chat.flask_app
     bundle = os.environ.get("GPTCHAT_BENCH_BUNDLE")

@@ -3,10 +3,13 @@
 A :class:`Run` is where the server keeps the in-flight reply: every delta is
 merged into its message (so a tab that reconnects gets a snapshot) and queued
 for the tab (so bursts are coalesced into one event per message, their text
-joined). Queued deltas go out at most once per ``coalesce_interval``: from the
-handler's own thread when it calls while a batch is due, otherwise from the
-run's flusher thread, which also sends the ``run_finished`` event after the
-last delta.
+joined). A delta goes out at once when it comes after a quiet gap (a model
+streaming at its own pace: each token is on screen one frame later, not held
+for a batch) or when the last event left at least ``coalesce_interval`` ago;
+deltas closer together than that (a flood) wait for the next batch, at most
+one per interval. Batches go out from the handler's own thread when it calls
+while one is due, otherwise from the run's flusher thread. When the handler
+returns, what is queued goes out at once, then the ``run_finished`` event.
 
 The flusher also keeps the run honest: it holds deltas back while the tab's
 connection has a backlog (they coalesce) and drops a tab that stops reading for
@@ -34,6 +37,11 @@ log = logging.getLogger("gptchat")
 #: Events queued for one socket beyond which a run holds its deltas back.
 _MAX_BACKLOG = 32
 _STALL_POLL = 0.02
+#: A delta that comes this long (seconds) after the previous one is sent at once: a model
+#: streaming at its pace (100 tokens/s is 10 ms apart) then costs no batching delay, and
+#: such sends stay under 250/s however the handler paces itself. Deltas closer together
+#: (a handler calling in a loop, microseconds apart) are a flood: they are batched.
+_QUIET_GAP = 0.004
 
 
 @dataclass
@@ -65,6 +73,7 @@ class Run:
         self._sid: str | None = sid
         self._emitter = emitter
         self._interval = coalesce_interval
+        self._quiet = min(_QUIET_GAP, coalesce_interval)
         self._stop = threading.Event()
         self._cond = threading.Condition()
         self._messages: dict[str, _MessageState] = {}
@@ -100,7 +109,9 @@ class Run:
         with self._cond:
             if self._closed:
                 raise StopGeneration("this reply has already ended")
-            now = self._last_activity = time.monotonic()
+            now = time.monotonic()
+            quiet = now - self._last_activity >= self._quiet
+            self._last_activity = now
             state = self._messages.get(message_id)
             if state is None:
                 state = self._messages[message_id] = _MessageState()
@@ -111,16 +122,21 @@ class Run:
                 self._cond.notify()
         # A handler calling in a tight loop keeps the GIL, and a flusher thread waking up
         # to send can wait for it for a long while (0.2 s measured): so when a batch is
-        # due, the handler's thread sends it itself. The flusher sends what a handler that
-        # went quiet leaves behind.
-        if now - self._sent_at >= self._interval and self._send_lock.acquire(blocking=False):
+        # due, or the delta came after a quiet gap, the handler's thread sends it itself.
+        # The flusher sends what a handler that went quiet leaves behind.
+        if quiet or now - self._sent_at >= self._interval:
+            self._try_send()
+
+    def _try_send(self) -> None:
+        """Send what is queued from this thread, unless another thread is sending."""
+        if self._send_lock.acquire(blocking=False):
             try:
                 self._send_pending(finishing=False)
             finally:
                 self._send_lock.release()
 
     def finish(self, status: RunStatus, error: str | None = None) -> bool:
-        """End the run; the flusher sends what is queued, then ``run_finished``.
+        """End the run: what is queued is sent at once, then ``run_finished``.
 
         Only the first call counts (the run may have been ended for its handler,
         by a timeout, a stop it ignored or a shutdown); returns whether this one did.
@@ -133,6 +149,10 @@ class Run:
             self.finished_at = time.monotonic()
             self._closed = True
             self._cond.notify()
+        # The reply's last words do not wait for the next batch: from this thread (the
+        # handler's, done with its work) rather than after the flusher wakes up. The
+        # flusher then sends run_finished, at once too.
+        self._try_send()
         return True
 
     # -- called from socket events -------------------------------------------
@@ -229,10 +249,14 @@ class Run:
                     self._cond.wait(self._wait_time())
             if self._stop.is_set():
                 self._fire_on_stop()  # after a timeout decided under the lock
-            # Coalesce: what arrives until the batch is due goes out as one event per message.
-            delay = self._sent_at + self._interval - time.monotonic()
-            if delay > 0:
-                time.sleep(delay)
+            # Coalesce: what arrives until the batch is due goes out as one event per
+            # message; a run that ends sends what it has at once.
+            with self._cond:
+                while not self._closed:
+                    delay = self._sent_at + self._interval - time.monotonic()
+                    if delay <= 0:
+                        break
+                    self._cond.wait(delay)
             with self._send_lock:
                 sent, done = self._send_pending(finishing=True)
             if sent is None:
