@@ -3,8 +3,30 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Locator, Page, expect
+
+# Everything in the thread that reaches past the right edge of the screen without a box of
+# its own that scrolls (a table, a code block) to hold it: what a reader cannot see.
+_CUT_OFF = """(width) => {
+    const scroller = document.querySelector(".scroller");
+    const scrolls = (el) => ["auto", "scroll", "hidden"].includes(getComputedStyle(el).overflowX);
+    const cut = [];
+    for (const el of document.querySelectorAll(".thread *")) {
+        const right = el.getBoundingClientRect().right;
+        if (right <= width + 0.5) continue;
+        let box = el.parentElement;
+        while (box && box !== scroller && !scrolls(box)) box = box.parentElement;
+        if (box && box !== scroller && box.getBoundingClientRect().right <= width + 0.5) continue;
+        cut.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(right)}`);
+    }
+    return {
+        cut: cut.slice(0, 10),
+        list: scroller && [scroller.scrollWidth, scroller.clientWidth],
+        page: [document.documentElement.scrollWidth, document.documentElement.clientWidth],
+    };
+}"""
 
 
 class ChatPage:
@@ -27,6 +49,17 @@ class ChatPage:
     def phone(self) -> None:
         """A 390 px wide phone screen."""
         self.page.set_viewport_size({"width": 390, "height": 844})
+
+    def cut_off(self) -> dict[str, Any]:
+        """What reaches past the viewport's right edge, and the list's and page's widths.
+
+        ``cut`` names the elements nothing scrolls to; ``list`` and ``page`` are
+        ``[scrollWidth, clientWidth]`` of the message list and of the page.
+        """
+        size = self.page.viewport_size
+        assert size is not None
+        report: dict[str, Any] = self.page.evaluate(_CUT_OFF, size["width"])
+        return report
 
     def grant_clipboard(self) -> None:
         self.page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=self.url)

@@ -131,6 +131,7 @@ export class StreamingMarkdown {
     this.budget = options.budgetMs ?? DEFAULT_BUDGET_MS;
     root.classList.add("markdown");
     root.addEventListener("click", onClick);
+    root.addEventListener("pointerdown", onPress);
   }
 
   /** Render `text`, which extends the text given last time. Cost: bounded per call. */
@@ -187,6 +188,7 @@ export class StreamingMarkdown {
   destroy(): void {
     this.destroyed = true;
     this.root.removeEventListener("click", onClick);
+    this.root.removeEventListener("pointerdown", onPress);
   }
 
   private render(deadline: number): void {
@@ -414,13 +416,70 @@ function onClick(event: Event): void {
   if (image instanceof HTMLElement) loadImage(image);
 }
 
+// The block still streaming is rendered anew on every update, its copy button with it. A
+// mouse press that outlasts an update goes down on one button and up on its successor, and
+// the browser sends no click at all (the button pressed has left the page): the release
+// on the button that took its place is the reader's click.
+function onPress(event: PointerEvent): void {
+  const pressed = event.target instanceof Element ? event.target.closest(".md-copy") : null;
+  if (!pressed || event.pointerType === "touch") return; // a tap's click finds the new button
+  const root = event.currentTarget as HTMLElement;
+  // Wherever the press ends: a release elsewhere ends it too.
+  document.addEventListener(
+    "pointerup",
+    (up: PointerEvent) => {
+      if (pressed.isConnected || !(up.target instanceof Element)) return; // a click follows
+      const successor = up.target.closest(".md-copy");
+      if (successor instanceof HTMLElement && root.contains(successor)) copyCode(successor);
+    },
+    { once: true, capture: true },
+  );
+}
+
 function copyCode(button: HTMLElement): void {
   const code = button.closest(".md-code")?.querySelector("code");
   if (!code) return;
-  void navigator.clipboard?.writeText(code.textContent ?? "").then(() => {
-    button.textContent = "Copied";
+  // The code as shown: highlighting only wraps it in spans, the label and button sit outside.
+  void copyText(code.textContent ?? "").then((ok) => {
+    button.textContent = ok ? "Copied" : "Copy failed";
     setTimeout(() => (button.textContent = "Copy"), 1500);
   });
+}
+
+/**
+ * Put `text` on the clipboard; resolves to whether it got there. Call it from a click:
+ * browsers allow writing the clipboard only in response to the reader.
+ */
+export async function copyText(text: string): Promise<boolean> {
+  try {
+    await navigator.clipboard.writeText(text);
+    return true;
+  } catch {
+    // No Clipboard API on a page served over plain http to another device (a phone on the
+    // LAN: not a secure context), or a write the browser refused: the older copy command
+    // still works there. Without the API this runs in the click's own task.
+    return copyBySelection(text);
+  }
+}
+
+function copyBySelection(text: string): boolean {
+  const focused = document.activeElement;
+  const area = document.createElement("textarea");
+  area.value = text;
+  area.readOnly = true; // no on-screen keyboard on a phone
+  area.setAttribute("aria-hidden", "true");
+  area.style.cssText = "position:fixed;top:0;left:0;width:1px;height:1px;opacity:0";
+  document.body.append(area);
+  area.select();
+  let ok = false;
+  try {
+    ok = document.execCommand("copy");
+  } catch {
+    ok = false;
+  }
+  area.remove();
+  if (focused instanceof HTMLElement) focused.focus({ preventScroll: true });
+  return ok;
 }
 
 // A click is the reader's consent to load the image (with no referrer).

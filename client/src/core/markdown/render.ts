@@ -2,7 +2,7 @@
 // raw HTML is shown as text, links are checked, remote images are not loaded, and
 // everything passes through DOMPurify before it reaches the DOM.
 import DOMPurify from "dompurify";
-import { Marked } from "marked";
+import { Marked, Renderer } from "marked";
 import type { Token, Tokens } from "marked";
 import { highlight, languageOf } from "./highlight";
 import { imageAllowed } from "./images";
@@ -60,6 +60,11 @@ export const marked = new Marked({
     html: ({ text }: Tokens.HTML | Tokens.Tag) => escapeHtml(text),
     code: ({ text, lang }: Tokens.Code) =>
       codeBlock(text, (lang ?? "").trim().split(/\s+/)[0] ?? ""),
+    // In a box of its own that scrolls sideways, so that the table can keep readable
+    // columns (as wide as their words, up to a cap) on a screen narrower than it.
+    table(token: Tokens.Table) {
+      return `<div class="md-table">${Renderer.prototype.table.call(this, token)}</div>`;
+    },
     link({ href, title, tokens }: Tokens.Link) {
       const inner = this.parser.parseInline(tokens);
       const safe = safeHref(href);
