@@ -16,7 +16,7 @@ export const ServerEvent = {
   ERROR: "error",
 } as const;
 
-/** The image types a data: URL in a user message may carry (the server refuses others). */
+/** Image types a data: URL in a user message may carry; the server refuses others. */
 export const IMAGE_DATA_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"] as const;
 
 export type Role = "system" | "developer" | "user" | "assistant" | "tool" | "function";
