@@ -163,7 +163,8 @@ def run_handler(
     """Answer ``messages`` with ``handler`` and finish ``run``: done, stopped or error.
 
     An exception from the handler is logged with its traceback and ends the reply
-    as an error the user sees; it is not raised again.
+    as an error the user sees; it is not raised again. After a stop, it ends the
+    reply as stopped (closing the model's stream may make the SDK raise).
     """
     try:
         if handler is None:
@@ -173,6 +174,13 @@ def run_handler(
     except StopGeneration:
         run.finish("stopped")
     except Exception as exc:
+        if run.stop_requested():
+            # Stop hangs up the model's stream, and the SDK may report that as a broken
+            # connection (APIConnectionError) rather than an end: the user asked to stop,
+            # so the reply ends as stopped, not as an error with a traceback.
+            log.debug("the handler raised %s after a stop", type(exc).__name__, exc_info=True)
+            run.finish("stopped")
+            return
         log.exception("the message handler raised")
         run.finish("error", f"{type(exc).__name__}: {exc}")
 

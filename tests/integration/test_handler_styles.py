@@ -296,6 +296,25 @@ def test_generator_stops_and_closes_the_stream(
     assert fake.aborted.wait(10), "the upstream stream was not closed"
 
 
+def test_a_handler_that_raises_after_stop_ends_stopped_without_a_traceback(
+    chat: ChatApp, caplog: pytest.LogCaptureFixture
+) -> None:
+    # What the SDK does when stop hangs up its stream mid-read: the read raises a
+    # connection error instead of ending. The user asked to stop: that is no error.
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> None:
+        message_id = chat.new_id()
+        chat.update_message({"role": "assistant", "content": "Reading the "}, id=message_id)
+        while not chat.stop_requested():
+            time.sleep(0.01)
+        raise ConnectionError("the connection was closed mid-read")
+
+    with caplog.at_level("INFO", logger="gptchat"):
+        message = press_stop_after_first_delta(chat, "conv-stop-raise-01")
+    assert message["content"] == "Reading the "
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
 def test_async_generator_stops(chat: ChatApp, fake: FakeOpenAI) -> None:
     aclient = AsyncOpenAI(base_url=fake.base_url, api_key="sk-test", max_retries=0)
 
