@@ -24,10 +24,10 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from ._merge import compact, finish_message, fold_text_deltas, merge_delta, new_message
+from ._merge import fold_text_deltas
+from ._run_log import RunLog
 from .emitter import Emitter
 from .errors import StopGeneration
 from .protocol import RunStatus
@@ -42,12 +42,6 @@ _STALL_POLL = 0.02
 #: such sends stay under 250/s however the handler paces itself. Deltas closer together
 #: (a handler calling in a loop, microseconds apart) are a flood: they are batched.
 _QUIET_GAP = 0.004
-
-
-@dataclass
-class _MessageState:
-    acc: dict[str, Any] = field(default_factory=new_message)
-    seq: int = 0
 
 
 class Run:
@@ -76,7 +70,7 @@ class Run:
         self._quiet = min(_QUIET_GAP, coalesce_interval)
         self._stop = threading.Event()
         self._cond = threading.Condition()
-        self._messages: dict[str, _MessageState] = {}
+        self._log = RunLog(conversation_id, self.run_id)
         self._pending: list[tuple[str, int, dict[str, Any]]] = []
         # Held while a batch is taken and sent, so batches leave in order whichever
         # thread sends them: the handler's own (when one is due) or the flusher.
@@ -112,12 +106,8 @@ class Run:
             now = time.monotonic()
             quiet = now - self._last_activity >= self._quiet
             self._last_activity = now
-            state = self._messages.get(message_id)
-            if state is None:
-                state = self._messages[message_id] = _MessageState()
-            merge_delta(state.acc, delta)
-            state.seq += 1
-            self._pending.append((message_id, state.seq, delta))
+            seq = self._log.append(message_id, delta)
+            self._pending.append((message_id, seq, delta))
             if len(self._pending) == 1:
                 self._cond.notify()
         # A handler calling in a tight loop keeps the GIL, and a flusher thread waking up
@@ -215,29 +205,13 @@ class Run:
         """
         with self._cond:
             self._sid = sid
-            self._emitter.run_snapshot(sid, self._snapshot())
+            self._emitter.run_snapshot(sid, self._log.snapshot(self.status, self.error))
             self._pending.clear()
 
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the flusher has sent everything; for tests and shutdown."""
         self._flusher.join(timeout)
         return not self._flusher.is_alive()
-
-    def _snapshot(self) -> dict[str, Any]:
-        return {
-            "conversation_id": self.conversation_id,
-            "run_id": self.run_id,
-            "status": self.status,
-            "error": self.error,
-            "messages": [
-                {
-                    "message_id": mid,
-                    "seq": st.seq,
-                    "message": finish_message(st.acc, keep_index=True),
-                }
-                for mid, st in self._messages.items()
-            ],
-        }
 
     def _flush_loop(self) -> None:
         stalled_since: float | None = None
@@ -274,8 +248,7 @@ class Run:
             stalled_since = None
             if done:
                 with self._cond:  # the run is kept for a while: as strings, not fragments
-                    for state in self._messages.values():
-                        compact(state.acc)
+                    self._log.compact()
                 return
 
     def _send_pending(self, finishing: bool) -> tuple[bool | None, bool]:
