@@ -241,7 +241,7 @@ class Run:
                 if now - stalled_since > self._send_timeout:
                     sid = self._sid
                     if sid:
-                        self._emitter.drop(sid, "stopped reading")
+                        self._emitter.transport.drop(sid, "stopped reading")
                     stalled_since = None
                 time.sleep(_STALL_POLL)
                 continue
@@ -262,7 +262,7 @@ class Run:
             batch, self._pending = self._pending, []
             sid = self._sid
             done = finishing and self._closed and not batch
-        if sid and batch and self._emitter.backlog(sid) >= _MAX_BACKLOG:
+        if sid and batch and self._emitter.transport.backlog(sid) >= _MAX_BACKLOG:
             with self._cond:
                 self._pending[:0] = batch
             return None, False
