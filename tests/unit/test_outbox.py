@@ -222,6 +222,7 @@ def test_a_tab_that_resumes_gets_the_snapshot_and_no_delta_twice() -> None:
     apply_snapshot(messages, second[0][1])
     assert apply_delta_event(messages, second[2][1])  # it follows the snapshot exactly
     assert finished_messages(messages)[MID]["content"] == REPLY
+    assert finished_messages(messages) == tab.log.messages()  # the tab has what the log has
 
 
 @pytest.mark.parametrize(
