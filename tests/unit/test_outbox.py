@@ -78,6 +78,12 @@ class Tab:
             self.outbox.send_due()
         return due
 
+    def stream(self, words: list[str], gap: float) -> None:
+        """The handler sends ``words``, ``gap`` seconds apart."""
+        for word in words:
+            self.clock.now += gap
+            self.update({"content": word})
+
     def names(self) -> list[str]:
         return [event for event, _ in self.transport.events(SID)]
 
@@ -124,13 +130,9 @@ def test_a_paced_model_gets_each_token_out_at_once() -> None:
 def test_a_tab_that_stops_reading_is_held_back_then_dropped() -> None:
     tab = Tab()
     words = tokens()
-    for word in words[:32]:  # 32 events the tab never takes
-        tab.clock.now += 0.02
-        tab.update({"content": word})
+    tab.stream(words[:32], 0.02)  # 32 events the tab never takes
     assert tab.transport.backlog(SID) == 32
-    for word in words[32:60]:
-        tab.clock.now += 0.02
-        tab.update({"content": word})
+    tab.stream(words[32:60], 0.02)
     assert tab.outbox.pump()  # held back: they coalesce rather than pile up
     assert len(tab.deltas()) == 32
     tab.clock.now += 9.0
@@ -144,12 +146,7 @@ def test_a_tab_that_stops_reading_is_held_back_then_dropped() -> None:
 def test_held_deltas_go_out_as_one_event_when_the_tab_reads_again() -> None:
     tab = Tab()
     words = tokens()
-    for word in words[:32]:
-        tab.clock.now += 0.02
-        tab.update({"content": word})
-    for word in words[32:]:
-        tab.clock.now += 0.02
-        tab.update({"content": word})
+    tab.stream(words, 0.02)  # the tab reads none after the 32nd event
     tab.transport.read(SID)
     assert not tab.outbox.pump()
     last = tab.deltas()[-1]
@@ -161,14 +158,10 @@ def test_other_events_keep_their_place_among_the_deltas() -> None:
     tab = Tab()
     words = tokens()
     tab.update({"role": "assistant", "content": ""})
-    for word in words[:10]:
-        tab.clock.now += 0.00001
-        tab.update({"content": word})
+    tab.stream(words[:10], 0.00001)
     with tab.outbox.lock:
         tab.outbox.queue(TitleChanged("Deduplicating a CSV"))
-    for word in words[10:]:
-        tab.clock.now += 0.00001
-        tab.update({"content": word})
+    tab.stream(words[10:], 0.00001)
     with tab.outbox.lock:
         tab.outbox.close(RunFinished("done"))
     tab.outbox.send_due()
@@ -189,9 +182,7 @@ def test_other_events_keep_their_place_among_the_deltas() -> None:
 
 def test_the_last_event_goes_out_even_while_the_tab_is_behind() -> None:
     tab = Tab()
-    for word in tokens()[:32]:
-        tab.clock.now += 0.02
-        tab.update({"content": word})
+    tab.stream(tokens()[:32], 0.02)
     with tab.outbox.lock:
         tab.outbox.close(RunFinished("stopped"))
     assert not tab.outbox.pump()
@@ -202,18 +193,14 @@ def test_a_tab_that_resumes_gets_the_snapshot_and_no_delta_twice() -> None:
     tab = Tab()
     words = tokens()
     tab.update({"role": "assistant", "content": ""})
-    for word in words[:30]:
-        tab.clock.now += 0.00001
-        tab.update({"content": word})
+    tab.stream(words[:30], 0.00001)
     with tab.outbox.lock:  # a title queued behind the deltas survives the resume
         tab.outbox.queue(TitleChanged("Deduplicating a CSV"))
     tab.outbox.detach()
     with tab.outbox.lock:
         snapshot = tab.log.snapshot("running", None)
         tab.outbox.attach("sid-tab-2", RunSnapshot(snapshot))
-    for word in words[30:]:
-        tab.clock.now += 0.00001
-        tab.update({"content": word})
+    tab.stream(words[30:], 0.00001)
     tab.clock.now += 0.016
     tab.outbox.pump()
     second = tab.transport.events("sid-tab-2")
