@@ -21,7 +21,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "package")]
 
 from gptchat import ChatApp  # noqa: E402
-from gptchat._merge import finish_message, merge_delta, new_message  # noqa: E402
+from gptchat._run_log import (  # noqa: E402
+    Messages,
+    apply_delta_event,
+    apply_snapshot,
+    finished_messages,
+)
 from tests.support import SocketClient, fold_messages, live_server, send  # noqa: E402
 
 OUT = ROOT / "tests" / "fixtures" / "protocol"
@@ -150,25 +155,16 @@ def record_resume(url: str, reconnected: threading.Event) -> dict[str, Any]:
     finally:
         second.close()
     snapshot = next(d for e, d in events if e == "run_snapshot")
-    expected = {}
-    for snap in snapshot["messages"]:
-        acc = new_message()
-        merge_delta(acc, snap["message"])
-        expected[snap["message_id"]] = (acc, snap["seq"])
+    messages: Messages = {}
+    apply_snapshot(messages, snapshot)
     for e, d in events:
-        if e != "message_delta":
-            continue
-        acc, seq = expected.setdefault(d["message_id"], (new_message(), 0))
-        if d["seq"] == seq + 1:  # events are applied whole, in sequence
-            for delta in d["deltas"]:
-                merge_delta(acc, delta)
-            seq += d["count"]
-        expected[d["message_id"]] = (acc, seq)
+        if e == "message_delta":
+            apply_delta_event(messages, d)  # applied whole, in sequence, as the browser does
     return {
         "name": "resumed",
         "events": events,
         "expected": [
-            {"id": mid, "message": finish_message(acc)} for mid, (acc, _) in expected.items()
+            {"id": mid, "message": msg} for mid, msg in finished_messages(messages).items()
         ],
     }
 

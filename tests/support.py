@@ -13,7 +13,7 @@ import socketio
 from werkzeug.serving import make_server
 
 from gptchat import ChatApp
-from gptchat._merge import finish_message, merge_delta, new_message
+from gptchat._run_log import Messages, apply_delta_event, finished_messages
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -138,18 +138,12 @@ def fold_messages(deltas: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
         assert 1 <= len(payload["deltas"]) <= payload["count"], payload
         assert payload["seq"] not in by_id[mid], f"duplicate seq {payload['seq']} for {mid}"
         by_id[mid][payload["seq"]] = payload
-    result = {}
+    messages: Messages = {}
     for mid in order:
-        acc = new_message()
-        expected = 1
         for seq in sorted(by_id[mid]):
-            assert seq == expected, f"gap or overlap in the seqs of {mid} at {seq}"
-            payload = by_id[mid][seq]
-            for delta in payload["deltas"]:
-                merge_delta(acc, delta)
-            expected += payload["count"]
-        result[mid] = finish_message(acc)
-    return result
+            applied = apply_delta_event(messages, by_id[mid][seq])
+            assert applied, f"gap or overlap in the seqs of {mid} at {seq}"
+    return finished_messages(messages)
 
 
 def send(

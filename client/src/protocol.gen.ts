@@ -21,7 +21,7 @@ export const IMAGE_DATA_TYPES = ["image/png", "image/jpeg", "image/gif", "image/
 
 export type Role = "system" | "developer" | "user" | "assistant" | "tool" | "function";
 export type RunStatus = "running" | "done" | "stopped" | "error";
-export type ErrorCode = "invalid_payload" | "unknown_event" | "busy" | "handler_error" | "not_found" | "limit";
+export type ErrorCode = "invalid_payload" | "unknown_event" | "busy" | "not_found" | "limit";
 export type ContentPart = TextPart | ImagePart | RefusalPart | OtherPart;
 
 /** A function call: a name and its JSON arguments as text. */

@@ -63,9 +63,7 @@ class ServerEvent:
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 RunStatus = Literal["running", "done", "stopped", "error"]
-ErrorCode = Literal[
-    "invalid_payload", "unknown_event", "busy", "handler_error", "not_found", "limit"
-]
+ErrorCode = Literal["invalid_payload", "unknown_event", "busy", "not_found", "limit"]
 
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 MessageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

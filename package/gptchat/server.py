@@ -19,13 +19,12 @@ from pydantic import BaseModel, ValidationError
 from socketio.packet import Packet
 
 from ._auth import Guard
+from ._engineio import EngineIOTransport, install_guards
 from ._limits import (
     TOO_DEEP_EVENT,
     TRANSPORT_LIMIT_EVENT,
-    CappedWebSocket,
     GuardedJSON,
     Limits,
-    PollingGuard,
     RateLimiter,
     check_payload,
     describe_transport_limit,
@@ -92,16 +91,8 @@ class Server:
             logger=False,
             engineio_logger=False,
         )
-        # Engine.IO drops a message over its buffer size, and a polling request of more
-        # than 16 packets, without a word to the client: these two answer them instead.
-        eio = self.socketio.server.eio
-        eio._async = {**eio._async, "websocket": CappedWebSocket}
-        self.flask.wsgi_app = PollingGuard(  # type: ignore[method-assign]
-            self.flask.wsgi_app,
-            max_bytes=self.limits.transport_buffer_bytes,
-            max_packets=lambda: int(Payload.max_decode_packets),
-        )
-        self.emitter = Emitter(self.socketio)
+        install_guards(self.socketio, self.flask, self.limits.transport_buffer_bytes)
+        self.emitter = Emitter(EngineIOTransport(self.socketio))
         self.runs = RunRegistry(
             self.emitter,
             reconnect_grace=reconnect_grace,
@@ -145,7 +136,8 @@ class Server:
         for run in running:
             run.wait(timeout + 1.0)
         if running:
-            self.emitter.drain(1.0)  # the last events reach the tabs before the process exits
+            # The last events reach the tabs before the process exits.
+            self.emitter.transport.drain(1.0)
 
     def _engineio_origin_allowed(self, origin: str | None, environ: dict[str, Any]) -> bool:
         return self.guard.origin_allowed(origin, environ.get("HTTP_HOST"))

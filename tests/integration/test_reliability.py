@@ -110,7 +110,7 @@ def test_stalled_client_is_dropped_and_server_memory_stays_bounded(
                 produced += len(chunk)
                 sid = raw[0].sid if raw else None
                 if sid:
-                    peak_backlog = max(peak_backlog, chat.server.emitter.backlog(sid))
+                    peak_backlog = max(peak_backlog, chat.server.emitter.transport.backlog(sid))
                 time.sleep(0.002)
         except StopGeneration:
             told.set()
