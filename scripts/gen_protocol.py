@@ -91,7 +91,8 @@ def generate() -> str:
         "",
         ts_events("ServerEvent", protocol.ServerEvent, protocol.SERVER_PAYLOADS),
         "",
-        "/** The image types a data: URL in a user message may carry (the server refuses others). */",
+        "/** The image types a data: URL in a user message may carry"
+        " (the server refuses others). */",
         "export const IMAGE_DATA_TYPES = ["
         + ", ".join(f'"{t}"' for t in protocol.IMAGE_DATA_TYPES)
         + "] as const;",

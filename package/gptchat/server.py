@@ -24,12 +24,12 @@ from ._limits import (
     TRANSPORT_LIMIT_EVENT,
     CappedWebSocket,
     GuardedJSON,
-    Limits,
     PollingGuard,
     RateLimiter,
     check_payload,
     describe_transport_limit,
 )
+from ._settings import Settings
 from .config import FAVICON_URL, LOGO_URL, Config, asset_url, to_ui_config
 from .emitter import Emitter
 from .protocol import CLIENT_PAYLOADS, ClientEvent, Resume, SendMessage, Stop, describe_error
@@ -72,15 +72,15 @@ class Server:
         on_run: RunCallback,
         *,
         guard: Guard | None = None,
-        limits: Limits | None = None,
-        reconnect_grace: float = 10.0,
-        coalesce_interval: float = 0.016,
+        settings: Settings | None = None,
         bundle: Bundle | None = None,
     ) -> None:
         self._get_config = get_config
         self._on_run = on_run
-        self.guard = guard or Guard()
-        self.limits = limits or Limits()
+        #: Every limit and default; :class:`Settings`' defaults when not given.
+        self.settings = settings or Settings()
+        self.limits = self.settings
+        self.guard = guard or Guard.from_settings(self.settings)
         self.bundle = bundle or Bundle()
         self.flask = Flask("gptchat")
         self.socketio = SocketIO(
@@ -104,10 +104,11 @@ class Server:
         self.emitter = Emitter(self.socketio)
         self.runs = RunRegistry(
             self.emitter,
-            reconnect_grace=reconnect_grace,
-            coalesce_interval=coalesce_interval,
-            handler_timeout=self.limits.handler_timeout,
-            send_timeout=self.limits.send_timeout,
+            reconnect_grace=self.settings.reconnect_grace,
+            coalesce_interval=self.settings.coalesce_interval,
+            handler_timeout=self.settings.handler_timeout,
+            send_timeout=self.settings.send_timeout,
+            keep_finished=self.settings.keep_finished,
         )
         self._client_keys: dict[str, str] = {}
         self._rates: dict[str, RateLimiter] = {}
@@ -133,12 +134,15 @@ class Server:
         with self._keys_lock:
             return len(self._client_keys)
 
-    def close_runs(self, timeout: float = 5.0) -> None:
+    def close_runs(self, timeout: float | None = None) -> None:
         """Stop every running reply and let each send what it has (for shutdown).
 
-        A handler that does not end within ``timeout`` is left behind; its reply
-        is finished as *stopped* all the same.
+        A handler that does not end within ``timeout`` (by default the settings'
+        ``shutdown_timeout``) is left behind; its reply is finished as *stopped*
+        all the same.
         """
+        if timeout is None:
+            timeout = self.settings.shutdown_timeout
         running = self.runs.running()
         for run in running:
             run.request_stop(grace=timeout)
