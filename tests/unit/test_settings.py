@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from gptchat import ChatApp
 from gptchat._auth import LoginThrottle
 from gptchat._settings import Settings
 from gptchat.cli import DEFAULT_PORT
-from gptchat.config import Config
+from gptchat.config import Config, to_ui_config
 from gptchat.server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -153,3 +154,22 @@ def test_bad_settings_are_refused_by_name(options: dict[str, Any], match: str) -
         Settings(**options)
     with pytest.raises(ValueError, match=match):
         ChatApp(**options)
+
+
+def test_the_browser_default_config_is_generated_from_python() -> None:
+    # The browser shows DEFAULT_CONFIG until the server's config event arrives: it is
+    # set_config()'s defaults with the default message limit, as the server sends them.
+    generated = (ROOT / "client" / "src" / "protocol.gen.ts").read_text(encoding="utf-8")
+    found = re.search(r"export const DEFAULT_CONFIG: UIConfig = (\{.*?\n\});", generated, re.S)
+    assert found, "protocol.gen.ts has no DEFAULT_CONFIG: run python scripts/gen_protocol.py"
+    assert json.loads(found.group(1)) == to_ui_config(Config(), Settings().max_message_bytes)
+    # ... and the client uses it rather than a hand-written copy.
+    sources = {
+        path: path.read_text(encoding="utf-8")
+        for pattern in ("*.ts", "*.svelte")
+        for path in (ROOT / "client" / "src").rglob(pattern)
+        if path.name != "protocol.gen.ts"
+    }
+    assert not [p for p, text in sources.items() if "const DEFAULT_CONFIG" in text]
+    importing = re.compile(r"import \{[^}]*\bDEFAULT_CONFIG\b[^}]*\} from \"[./]*protocol\.gen\"")
+    assert [p for p, text in sources.items() if importing.search(text)]
