@@ -20,25 +20,11 @@ import {
   saveCurrentId,
 } from "./core/persistence";
 import type { ChatMessage, ErrorPayload, UIConfig } from "./protocol.gen";
+import { DEFAULT_CONFIG } from "./protocol.gen";
 import { loadRenderer } from "./core/markdown/index";
 import { setImageHosts } from "./core/markdown/images";
 import { connectSocket } from "./transport/socket";
 import type { ChatSocket } from "./transport/socket";
-
-const DEFAULT_CONFIG: UIConfig = {
-  title: "gptchat",
-  agent_name: "Assistant",
-  placeholder: "Message",
-  logo: null,
-  favicon: null,
-  starter_prompts: [],
-  allow_upload: true,
-  show_usage: false,
-  max_message_bytes: 8 * 1024 * 1024,
-  image_hosts: [],
-  messages: [],
-  functions: {},
-};
 
 export class ChatStore {
   config = $state<UIConfig>(DEFAULT_CONFIG);

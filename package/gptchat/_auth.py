@@ -34,6 +34,8 @@ from urllib.parse import urlsplit
 
 from flask import Request, Response
 
+from ._settings import Settings
+
 #: A developer's own check: called with the Flask request, returns whether to let it in.
 AuthCallable = Callable[[Request], bool]
 #: ``auth=``: a password, a callable, or None.
@@ -150,11 +152,11 @@ class LoginThrottle:
     def __init__(
         self,
         *,
-        free_tries: int = 5,
-        first_lockout: float = 60.0,
-        max_lockout: float = 3600.0,
-        forget_after: float = 24 * 3600.0,
-        max_addresses: int = 10_000,
+        free_tries: int = Settings.login_free_tries,
+        first_lockout: float = Settings.login_first_lockout,
+        max_lockout: float = Settings.login_max_lockout,
+        forget_after: float = Settings.login_forget_after,
+        max_addresses: int = Settings.login_max_addresses,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if free_tries < 1 or not 0 < first_lockout <= max_lockout:
@@ -173,6 +175,20 @@ class LoginThrottle:
         self._clock = clock
         self._tries: OrderedDict[str, _Tries] = OrderedDict()
         self._lock = threading.Lock()
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, clock: Callable[[], float] = time.monotonic
+    ) -> LoginThrottle:
+        """The throttle that ``settings``' ``login_*`` fields describe."""
+        return cls(
+            free_tries=settings.login_free_tries,
+            first_lockout=settings.login_first_lockout,
+            max_lockout=settings.login_max_lockout,
+            forget_after=settings.login_forget_after,
+            max_addresses=settings.login_max_addresses,
+            clock=clock,
+        )
 
     def __len__(self) -> int:
         """Addresses remembered now."""
@@ -275,6 +291,16 @@ class Guard:
         self.set_auth(auth)
         self.allowed_hosts = frozenset(host_name(h) for h in allowed_hosts)
         self.allowed_origins = normalize_origins(allowed_origins)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Guard:
+        """The guard for ``settings``: its auth, hosts, origins and login throttle."""
+        return cls(
+            auth=settings.auth,
+            allowed_hosts=settings.allowed_hosts,
+            allowed_origins=settings.allowed_origins,
+            throttle=LoginThrottle.from_settings(settings),
+        )
 
     def set_auth(self, auth: Auth) -> None:
         """Require a password, or let a callable decide; None for neither."""

@@ -14,66 +14,17 @@ import json
 import re
 import threading
 import time
-from dataclasses import dataclass
 from typing import Any, Final
+
+from ._settings import Settings
 
 #: The event name a payload nested too deeply to decode is replaced with.
 TOO_DEEP_EVENT: Final = "gptchat:too_deep"
 
 
-@dataclass(frozen=True)
-class Limits:
-    """What one connection may do; each has a documented default.
-
-    :param max_message_bytes: largest ``send_message`` payload (the whole
-        conversation as the browser sends it, images included), in bytes of JSON.
-    :param max_messages: most messages in one conversation.
-    :param max_events_per_second: sustained events per second from one
-        connection; bursts of twice as many are let through.
-    :param max_generations: replies one connection may have running at once.
-    :param max_connections: Socket.IO connections the server accepts at once.
-    :param max_depth: deepest nesting of lists and objects in an event.
-    :param send_timeout: seconds a client may stop reading while replies are
-        waiting for it before the server drops it (its runs stay resumable for
-        the reconnect grace period).
-    :param handler_timeout: seconds a handler may go without sending anything
-        before its reply is ended as an error (the text so far is kept);
-        ``None`` for no limit.
-    """
-
-    max_message_bytes: int = 8 * 1024 * 1024
-    max_messages: int = 1000
-    max_events_per_second: float = 20.0
-    max_generations: int = 3
-    max_connections: int = 200
-    max_depth: int = 32
-    send_timeout: float = 10.0
-    handler_timeout: float | None = 300.0
-
-    def __post_init__(self) -> None:
-        for name in (
-            "max_message_bytes",
-            "max_messages",
-            "max_events_per_second",
-            "max_generations",
-            "max_connections",
-            "max_depth",
-            "send_timeout",
-        ):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
-                raise ValueError(f"{name} must be a positive number, not {value!r}")
-        timeout = self.handler_timeout
-        if timeout is not None and (
-            isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0
-        ):
-            raise ValueError(f"handler_timeout must be a positive number or None, not {timeout!r}")
-
-    @property
-    def transport_buffer_bytes(self) -> int:
-        """Engine.IO's packet cap: above the message limit, so that most
-        oversized messages get a clear error rather than a dropped connection."""
-        return self.max_message_bytes * 2 + 64 * 1024
+#: What the checks below read: the server's :class:`~gptchat._settings.Settings`,
+#: where each limit and its default is written.
+Limits = Settings
 
 
 def nesting_depth(data: Any, limit: int) -> int:

@@ -18,6 +18,8 @@ import threading
 from pathlib import Path
 from typing import IO, Any
 
+from ._settings import Settings
+
 POLL_INTERVAL = 0.4
 MAX_FILES = 2000
 SKIP_DIRS = frozenset(
@@ -98,7 +100,7 @@ def run_with_reload(args: argparse.Namespace) -> int:
         argv += ["--host", args.host]
     if args.port is not None:
         # Port 0 would move on every restart: pick one now and keep it.
-        port = args.port or free_port(args.host or "127.0.0.1")
+        port = args.port or free_port(args.host or Settings.host)
         argv += ["--port", str(port)]
     if args.debug:
         argv.append("--debug")

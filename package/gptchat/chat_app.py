@@ -8,6 +8,7 @@ import threading
 import uuid
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
+from dataclasses import replace
 from typing import Any, TypeVar, overload
 
 from flask import Flask
@@ -16,8 +17,8 @@ from . import _serving
 from ._auth import Auth, Guard
 from ._coerce import to_plain
 from ._handler_styles import run_handler
-from ._limits import Limits
 from ._openai_streams import is_async_iterable, relay_stream, stream_awaitable
+from ._settings import Settings
 from .config import Config, update_config
 from .context import RunContext, session_id_for
 from .errors import NoActiveRunError
@@ -86,21 +87,28 @@ class ChatApp:
     def __init__(
         self,
         *,
-        reconnect_grace: float = 10.0,
-        coalesce_interval: float = 0.016,
-        handler_timeout: float | None = 300.0,
-        auth: Auth = None,
-        allowed_hosts: Iterable[str] = (),
-        allowed_origins: Iterable[str] = (),
-        max_message_bytes: int = 8 * 1024 * 1024,
-        max_messages: int = 1000,
-        max_events_per_second: float = 20.0,
-        max_generations: int = 3,
-        max_connections: int = 200,
-        max_depth: int = 32,
-        send_timeout: float = 10.0,
+        reconnect_grace: float = Settings.reconnect_grace,
+        coalesce_interval: float = Settings.coalesce_interval,
+        handler_timeout: float | None = Settings.handler_timeout,
+        auth: Auth = Settings.auth,
+        allowed_hosts: Iterable[str] = Settings.allowed_hosts,
+        allowed_origins: Iterable[str] = Settings.allowed_origins,
+        max_message_bytes: int = Settings.max_message_bytes,
+        max_messages: int = Settings.max_messages,
+        max_events_per_second: float = Settings.max_events_per_second,
+        max_generations: int = Settings.max_generations,
+        max_connections: int = Settings.max_connections,
+        max_depth: int = Settings.max_depth,
+        send_timeout: float = Settings.send_timeout,
     ) -> None:
-        self._limits = Limits(
+        # The defaults above are read from Settings, where each is written once.
+        self._settings = Settings(
+            reconnect_grace=reconnect_grace,
+            coalesce_interval=coalesce_interval,
+            handler_timeout=handler_timeout,
+            auth=auth,
+            allowed_hosts=allowed_hosts,
+            allowed_origins=allowed_origins,
             max_message_bytes=max_message_bytes,
             max_messages=max_messages,
             max_events_per_second=max_events_per_second,
@@ -108,15 +116,12 @@ class ChatApp:
             max_connections=max_connections,
             max_depth=max_depth,
             send_timeout=send_timeout,
-            handler_timeout=handler_timeout,
         )
-        self._guard = Guard(auth=auth, allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
+        self._guard = Guard.from_settings(self._settings)
         self._config = Config()
         self._handler: SendMessageHandler | None = None
         self._server: Server | None = None
         self._server_lock = threading.Lock()
-        self._reconnect_grace = reconnect_grace
-        self._coalesce_interval = coalesce_interval
 
     # -- the handler -------------------------------------------------------------
 
@@ -347,9 +352,7 @@ class ChatApp:
                     lambda: self._config,
                     self._execute,
                     guard=self._guard,
-                    limits=self._limits,
-                    reconnect_grace=self._reconnect_grace,
-                    coalesce_interval=self._coalesce_interval,
+                    settings=self._settings,
                 )
             return self._server
 
@@ -377,8 +380,8 @@ class ChatApp:
 
     def run_app(
         self,
-        host: str = "127.0.0.1",
-        port: int = 5000,
+        host: str = Settings.host,
+        port: int = Settings.port,
         debug: bool = False,
         open_browser: bool = False,
         *,
@@ -408,6 +411,7 @@ class ChatApp:
         """
         if auth is not None:
             self._guard.set_auth(auth)
+            self._settings = replace(self._settings, auth=auth)
         options = {"host": host, "port": port, "debug": debug, **kwargs}
         if _serving.defer_run_app(self, options):
             return  # `gptchat run app.py` is importing this file: it serves the app itself
@@ -415,7 +419,7 @@ class ChatApp:
             log.warning("no handler registered: decorate one with @app.handle_send_message")
         _serving.serve(self.server, host, port, debug=debug, open_browser=open_browser, **kwargs)
 
-    def _close_runs(self, timeout: float = 5.0) -> None:
+    def _close_runs(self, timeout: float | None = None) -> None:
         """Stop in-flight replies and let them send what they have."""
         if self._server is not None:
             self._server.close_runs(timeout)

@@ -21,11 +21,12 @@ from pathlib import Path
 from typing import Any, cast
 
 from ._serving import capture_run_app
+from ._settings import Settings
 from .chat_app import ChatApp, has_handler
 from .demo import DEMO_CONFIG, demo_handler
 
 DEFAULT_MODEL = "gpt-4o-mini"
-DEFAULT_PORT = 5000
+DEFAULT_PORT = Settings.port
 
 
 def _add_serve_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -35,7 +36,7 @@ def _add_serve_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
 
     group = parser.add_argument_group("serving")
     group.add_argument(
-        "--host", default=default(None), help="interface to bind (default 127.0.0.1)"
+        "--host", default=default(None), help=f"interface to bind (default {Settings.host})"
     )
     group.add_argument(
         "--port", type=int, default=default(None), help=f"port (default {DEFAULT_PORT}; 0: any)"
@@ -142,7 +143,7 @@ def chat_handler(app: ChatApp, model: str, base_url: str | None, system: str | N
 def _serve(app: ChatApp, args: argparse.Namespace, defaults: dict[str, Any] | None = None) -> int:
     # Options given on the command line win over the app file's run_app() arguments.
     options = dict(defaults or {})
-    host = options.pop("host", "127.0.0.1")
+    host = options.pop("host", Settings.host)
     port = options.pop("port", DEFAULT_PORT)
     debug = options.pop("debug", False)
     open_browser = options.pop("open_browser", False)

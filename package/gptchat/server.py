@@ -9,7 +9,7 @@ import secrets
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from engineio.payload import Payload
 from flask import Flask, Response, abort, request, send_file, send_from_directory
@@ -24,11 +24,11 @@ from ._limits import (
     TOO_DEEP_EVENT,
     TRANSPORT_LIMIT_EVENT,
     GuardedJSON,
-    Limits,
     RateLimiter,
     check_payload,
     describe_transport_limit,
 )
+from ._settings import Settings
 from .config import FAVICON_URL, LOGO_URL, Config, asset_url, to_ui_config
 from .emitter import Emitter
 from .protocol import CLIENT_PAYLOADS, ClientEvent, Resume, SendMessage, Stop, describe_error
@@ -38,6 +38,10 @@ from .static import MISSING_BUILD_HELP, Bundle
 log = logging.getLogger("gptchat")
 
 RunCallback = Callable[[Run, list[dict[str, Any]]], None]
+
+P = TypeVar("P", bound=BaseModel)
+#: A client event's handler: the tab's sid and the event's validated payload.
+EventHandler = Callable[[str, P], None]
 
 _CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 
@@ -57,6 +61,12 @@ _SECURITY_HEADERS = {
 }
 
 
+def _sid() -> str:
+    """The Socket.IO session id of the event being handled."""
+    sid: str = request.sid  # type: ignore[attr-defined]
+    return sid
+
+
 class _Packet(Packet):  # type: ignore[misc]
     # Socket.IO packets decoded with a JSON that survives absurd nesting.
     json = GuardedJSON
@@ -71,15 +81,15 @@ class Server:
         on_run: RunCallback,
         *,
         guard: Guard | None = None,
-        limits: Limits | None = None,
-        reconnect_grace: float = 10.0,
-        coalesce_interval: float = 0.016,
+        settings: Settings | None = None,
         bundle: Bundle | None = None,
     ) -> None:
         self._get_config = get_config
         self._on_run = on_run
-        self.guard = guard or Guard()
-        self.limits = limits or Limits()
+        #: Every limit and default; :class:`Settings`' defaults when not given.
+        self.settings = settings or Settings()
+        self.limits = self.settings
+        self.guard = guard or Guard.from_settings(self.settings)
         self.bundle = bundle or Bundle()
         self.flask = Flask("gptchat")
         self.socketio = SocketIO(
@@ -95,10 +105,11 @@ class Server:
         self.emitter = Emitter(EngineIOTransport(self.socketio))
         self.runs = RunRegistry(
             self.emitter,
-            reconnect_grace=reconnect_grace,
-            coalesce_interval=coalesce_interval,
-            handler_timeout=self.limits.handler_timeout,
-            send_timeout=self.limits.send_timeout,
+            reconnect_grace=self.settings.reconnect_grace,
+            coalesce_interval=self.settings.coalesce_interval,
+            handler_timeout=self.settings.handler_timeout,
+            send_timeout=self.settings.send_timeout,
+            keep_finished=self.settings.keep_finished,
         )
         self._client_keys: dict[str, str] = {}
         self._rates: dict[str, RateLimiter] = {}
@@ -124,12 +135,15 @@ class Server:
         with self._keys_lock:
             return len(self._client_keys)
 
-    def close_runs(self, timeout: float = 5.0) -> None:
+    def close_runs(self, timeout: float | None = None) -> None:
         """Stop every running reply and let each send what it has (for shutdown).
 
-        A handler that does not end within ``timeout`` is left behind; its reply
-        is finished as *stopped* all the same.
+        A handler that does not end within ``timeout`` (by default the settings'
+        ``shutdown_timeout``) is left behind; its reply is finished as *stopped*
+        all the same.
         """
+        if timeout is None:
+            timeout = self.settings.shutdown_timeout
         running = self.runs.running()
         for run in running:
             run.request_stop(grace=timeout)
@@ -253,12 +267,47 @@ class Server:
             return False
         return True
 
+    def _event(self, event: str) -> Callable[[EventHandler[P]], EventHandler[P]]:
+        """Register ``handler(sid, payload)`` for the client event ``event``.
+
+        Before the handler runs, the event is admitted (rate and size limits,
+        :meth:`_admit`) and its data validated with the event's model in
+        ``protocol.CLIENT_PAYLOADS`` (:meth:`_validate`); either answers the tab
+        with an ``error`` and drops the event. The handler gets the tab's sid and
+        the validated payload. Every client event must be registered this way:
+        the server refuses to start with one left out.
+
+        Example::
+
+            @self._event(ClientEvent.STOP)
+            def on_stop(sid: str, stop: Stop) -> None: ...
+        """
+        model = CLIENT_PAYLOADS[event]
+
+        def register(handler: EventHandler[P]) -> EventHandler[P]:
+            # One positional argument, as before: a client sending more gets the
+            # generic error from on_error_default.
+            def on_event(data: Any = None) -> None:
+                sid = _sid()
+                if not self._admit(sid, event, data):
+                    return
+                payload = self._validate(sid, event, data)
+                if isinstance(payload, model):
+                    handler(sid, cast(P, payload))
+
+            self.socketio.on(event)(on_event)
+            self._handled_events.add(event)
+            return handler
+
+        return register
+
     def _add_socket_handlers(self) -> None:
         sio = self.socketio
+        self._handled_events: set[str] = set()
 
         @sio.on("connect")
         def on_connect(auth: Any = None) -> bool:
-            sid: str = request.sid  # type: ignore[attr-defined]
+            sid = _sid()
             self._accept(sid, auth)
             ui = to_ui_config(self._get_config(), self.limits.max_message_bytes)
             self.emitter.config(sid, ui)
@@ -266,47 +315,40 @@ class Server:
 
         @sio.on("disconnect")
         def on_disconnect(*_: Any) -> None:
-            sid: str = request.sid  # type: ignore[attr-defined]
+            sid = _sid()
             self.runs.disconnected(sid)
             with self._keys_lock:
                 self._client_keys.pop(sid, None)
                 self._rates.pop(sid, None)
 
-        @sio.on(ClientEvent.SEND_MESSAGE)
-        def on_send_message(data: Any = None) -> None:
-            sid: str = request.sid  # type: ignore[attr-defined]
-            if self._admit(sid, ClientEvent.SEND_MESSAGE, data):
-                self._on_send_message(sid, data)
+        @self._event(ClientEvent.SEND_MESSAGE)
+        def on_send_message(sid: str, payload: SendMessage) -> None:
+            self._on_send_message(sid, payload)
 
-        @sio.on(ClientEvent.STOP)
-        def on_stop(data: Any = None) -> None:
-            sid: str = request.sid  # type: ignore[attr-defined]
-            if not self._admit(sid, ClientEvent.STOP, data):
-                return
-            stop = self._validate(sid, ClientEvent.STOP, data)
-            if isinstance(stop, Stop):
-                run = self.runs.get(stop.conversation_id, self.client_key(sid))
-                if run is not None:
-                    run.request_stop()
+        @self._event(ClientEvent.STOP)
+        def on_stop(sid: str, stop: Stop) -> None:
+            run = self.runs.get(stop.conversation_id, self.client_key(sid))
+            if run is not None:
+                run.request_stop()
 
-        @sio.on(ClientEvent.RESUME)
-        def on_resume(data: Any = None) -> None:
-            sid: str = request.sid  # type: ignore[attr-defined]
-            if not self._admit(sid, ClientEvent.RESUME, data):
-                return
-            resume = self._validate(sid, ClientEvent.RESUME, data)
-            if isinstance(resume, Resume):
-                run = self.runs.get(resume.conversation_id, self.client_key(sid))
-                if run is None:
-                    self.emitter.error(
-                        sid, "not_found", "no reply to resume", resume.conversation_id
-                    )
-                else:
-                    run.attach(sid)
+        @self._event(ClientEvent.RESUME)
+        def on_resume(sid: str, resume: Resume) -> None:
+            run = self.runs.get(resume.conversation_id, self.client_key(sid))
+            if run is None:
+                self.emitter.error(sid, "not_found", "no reply to resume", resume.conversation_id)
+            else:
+                run.attach(sid)
+
+        missing = set(CLIENT_PAYLOADS) - self._handled_events
+        if missing:
+            raise RuntimeError(f"client events without a handler: {sorted(missing)}")
+
+        # Events of our own, standing in for what could not be decoded: no payload
+        # model, but the same rate limit as the rest.
 
         @sio.on(TOO_DEEP_EVENT)
         def on_too_deep(*_: Any) -> None:
-            sid: str = request.sid  # type: ignore[attr-defined]
+            sid = _sid()
             if self._admit(sid, TOO_DEEP_EVENT, None):
                 self.emitter.error(
                     sid,
@@ -316,7 +358,7 @@ class Server:
 
         @sio.on(TRANSPORT_LIMIT_EVENT)
         def on_transport_limit(data: Any = None) -> None:
-            sid: str = request.sid  # type: ignore[attr-defined]
+            sid = _sid()
             if self._admit(sid, TRANSPORT_LIMIT_EVENT, None):
                 message, cid = describe_transport_limit(
                     data, self.limits, int(Payload.max_decode_packets)
@@ -325,7 +367,7 @@ class Server:
 
         @sio.on("*")
         def on_unknown(event: str, *_: Any) -> None:
-            sid: str = request.sid  # type: ignore[attr-defined]
+            sid = _sid()
             if not self._admit(sid, "unknown", None):
                 return
             known = ", ".join(CLIENT_PAYLOADS)
@@ -353,10 +395,7 @@ class Server:
             )
             return None
 
-    def _on_send_message(self, sid: str, data: Any) -> None:
-        payload = self._validate(sid, ClientEvent.SEND_MESSAGE, data)
-        if not isinstance(payload, SendMessage):
-            return
+    def _on_send_message(self, sid: str, payload: SendMessage) -> None:
         cid = payload.conversation_id
         try:
             run = self.runs.start(
