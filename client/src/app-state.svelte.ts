@@ -1,17 +1,14 @@
 // The app's state, in one place: configuration, conversations, connection. Server events
 // mutate conversations in place; the UI re-reads them once per animation frame (`tick`).
 import {
+  CONVERSATION_EVENTS,
   addUserMessage,
+  applyServerEvent,
   editUserMessage,
   newConversation,
-  onError,
-  onMessageDelta,
-  onRunFinished,
-  onRunSnapshot,
-  onRunStarted,
   toWire,
 } from "./core/conversation";
-import type { Conversation } from "./core/conversation";
+import type { Conversation, ConversationEventName, ServerPayload } from "./core/conversation";
 import {
   clientKey,
   loadConversations,
@@ -19,7 +16,7 @@ import {
   saveConversations,
   saveCurrentId,
 } from "./core/persistence";
-import type { ChatMessage, ErrorPayload, UIConfig } from "./protocol.gen";
+import type { ChatMessage, UIConfig } from "./protocol.gen";
 import { loadRenderer } from "./core/markdown/index";
 import { setImageHosts } from "./core/markdown/images";
 import { connectSocket } from "./transport/socket";
@@ -84,23 +81,9 @@ export class ChatStore {
     });
     socket.on("disconnect", () => (this.connected = false));
     socket.on("config", (config) => this.applyConfig(config));
-    socket.on("run_started", (p) =>
-      this.withConversation(p.conversation_id, (c) => onRunStarted(c, p)),
-    );
-    socket.on("message_delta", (p) =>
-      this.withConversation(p.conversation_id, (c) => onMessageDelta(c, p)),
-    );
-    socket.on("run_finished", (p) =>
-      this.withConversation(p.conversation_id, (c) => onRunFinished(c, p)),
-    );
-    socket.on("run_snapshot", (p) =>
-      this.withConversation(p.conversation_id, (c) => onRunSnapshot(c, p)),
-    );
-    socket.on("error", (p: ErrorPayload) => {
-      const conv = this.conversations.find((c) => c.id === p.conversation_id);
-      if (conv) this.withConversation(conv.id, (c) => onError(c, p));
-      else if (p.code !== "not_found") this.notice = p.message;
-    });
+    for (const event of CONVERSATION_EVENTS) {
+      socket.on(event, (payload: ServerPayload<typeof event>) => this.onEvent(event, payload));
+    }
     window.addEventListener("pagehide", () => this.saveNow());
   }
 
@@ -201,11 +184,19 @@ export class ChatStore {
     this.changed();
   }
 
-  private withConversation(id: string, fn: (conv: Conversation) => unknown): void {
+  /** A server event for one conversation, through the reducer; re-render if it applied. */
+  private onEvent<E extends ConversationEventName>(event: E, payload: ServerPayload<E>): void {
+    const id = payload.conversation_id;
     const conv = this.conversations.find((c) => c.id === id);
-    if (!conv) return;
-    fn(conv);
-    this.changed();
+    if (conv) {
+      applyServerEvent(conv, event, payload);
+      this.changed();
+    } else if (event === "error") {
+      // An error about no conversation we have (a refused payload): say it, unless it
+      // only means there was nothing to resume.
+      const error = payload as ServerPayload<"error">;
+      if (error.code !== "not_found") this.notice = error.message;
+    }
   }
 
   /**

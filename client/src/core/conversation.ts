@@ -3,6 +3,7 @@
 // each change bumps the message's `version`, which is what the UI watches.
 import { applyDelta, finishMessage, newMessage } from "./merge";
 import type { AccMessage, Delta } from "./merge";
+import { ServerEvent } from "../protocol.gen";
 import type {
   ChatMessage,
   ConversationMessage,
@@ -12,6 +13,7 @@ import type {
   RunSnapshot,
   RunStarted,
   RunStatus,
+  ServerToClientEvents,
 } from "../protocol.gen";
 
 export type MessageStatus = "streaming" | "done" | "stopped" | "error";
@@ -209,6 +211,42 @@ export function onError(conv: Conversation, p: ErrorPayload): void {
   if (p.code === "not_found") return; // nothing to resume: not an error for the user
   conv.error = p.message;
   if (p.code !== "busy") conv.running = false;
+}
+
+/** A server event's name, as `protocol.py` generates it. */
+export type ServerEventName = (typeof ServerEvent)[keyof typeof ServerEvent];
+/** The payload each server event carries. */
+export type ServerPayload<E extends ServerEventName> = Parameters<ServerToClientEvents[E]>[0];
+/** The events that change one conversation: all but `config`, which is the app's. */
+export type ConversationEventName = Exclude<ServerEventName, typeof ServerEvent.CONFIG>;
+
+// One reducer per event: a server event added to protocol.py and not handled here (or
+// excluded above) is a type error, not an event the browser silently drops.
+const REDUCERS: {
+  [E in ConversationEventName]: (conv: Conversation, payload: ServerPayload<E>) => unknown;
+} = {
+  [ServerEvent.RUN_STARTED]: onRunStarted,
+  [ServerEvent.MESSAGE_DELTA]: onMessageDelta,
+  [ServerEvent.RUN_FINISHED]: onRunFinished,
+  [ServerEvent.RUN_SNAPSHOT]: onRunSnapshot,
+  [ServerEvent.ERROR]: onError,
+};
+
+/** The names of the events `applyServerEvent` takes. */
+export const CONVERSATION_EVENTS = Object.keys(REDUCERS) as ConversationEventName[];
+
+/** Whether `name` is an event that changes a conversation (fixtures hold others too). */
+export function isConversationEvent(name: string): name is ConversationEventName {
+  return Object.hasOwn(REDUCERS, name);
+}
+
+/** Apply one server event to the conversation it names; the one way events reach state. */
+export function applyServerEvent<E extends ConversationEventName>(
+  conv: Conversation,
+  event: E,
+  payload: ServerPayload<E>,
+): void {
+  (REDUCERS[event] as (conv: Conversation, payload: ServerPayload<E>) => unknown)(conv, payload);
 }
 
 /** The conversation as the server takes it: complete OpenAI messages only. */
