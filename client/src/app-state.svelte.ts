@@ -1,7 +1,7 @@
 // The app's state, in one place: configuration, conversations, connection. Server events
-// mutate conversations in place; the UI re-reads them once per animation frame (`tick`).
+// (from the session, `session.ts`) mutate conversations in place; the UI re-reads them
+// once per animation frame (`tick`). What the store sends goes out through an `Outbox`.
 import {
-  CONVERSATION_EVENTS,
   addUserMessage,
   applyServerEvent,
   editUserMessage,
@@ -10,7 +10,6 @@ import {
 } from "./core/conversation";
 import type { Conversation, ConversationEventName, ServerPayload } from "./core/conversation";
 import {
-  clientKey,
   loadConversations,
   loadCurrentId,
   saveConversations,
@@ -19,8 +18,7 @@ import {
 import type { ChatMessage, UIConfig } from "./protocol.gen";
 import { loadRenderer } from "./core/markdown/index";
 import { setImageHosts } from "./core/markdown/images";
-import { connectSocket } from "./transport/socket";
-import type { ChatSocket } from "./transport/socket";
+import type { Outbox } from "./session";
 
 const DEFAULT_CONFIG: UIConfig = {
   title: "gptchat",
@@ -48,7 +46,7 @@ export class ChatStore {
   tick = $state(0);
   notice = $state<string | null>(null);
 
-  private socket: ChatSocket | null = null;
+  private outbox: Outbox | null = null;
   private framePending = false;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -68,23 +66,14 @@ export class ChatStore {
     return found;
   }
 
-  connect(): void {
-    const socket = connectSocket(clientKey());
-    this.socket = socket;
-    socket.on("connect", () => {
-      this.connected = true;
-      this.everConnected = true;
-      // Bring back every reply that was streaming when we lost the connection (or reloaded).
-      for (const conv of this.conversations) {
-        if (conv.running) socket.emit("resume", { conversation_id: conv.id });
-      }
-    });
-    socket.on("disconnect", () => (this.connected = false));
-    socket.on("config", (config) => this.applyConfig(config));
-    for (const event of CONVERSATION_EVENTS) {
-      socket.on(event, (payload: ServerPayload<typeof event>) => this.onEvent(event, payload));
-    }
-    window.addEventListener("pagehide", () => this.saveNow());
+  /** Where the store's client events go (the session); none until it is attached. */
+  attach(outbox: Outbox): void {
+    this.outbox = outbox;
+  }
+
+  setConnected(connected: boolean): void {
+    this.connected = connected;
+    if (connected) this.everConnected = true;
   }
 
   send(content: ChatMessage["content"]): void {
@@ -117,7 +106,7 @@ export class ChatStore {
   }
 
   stop(): void {
-    this.socket?.emit("stop", { conversation_id: this.current.id });
+    this.outbox?.emit("stop", { conversation_id: this.current.id });
   }
 
   startNewChat(): void {
@@ -165,14 +154,14 @@ export class ChatStore {
     }
     conv.running = true; // until run_finished or an error says otherwise
     conv.error = null;
-    this.socket?.emit("send_message", payload);
+    this.outbox?.emit("send_message", payload);
     // The markdown chunk, while the reply is on its way; a failure here is retried
     // when the reply renders.
     loadRenderer().catch(() => undefined);
     this.changed();
   }
 
-  private applyConfig(config: UIConfig): void {
+  applyConfig(config: UIConfig): void {
     this.config = config;
     setImageHosts(config.image_hosts);
     document.title = config.title;
@@ -185,7 +174,7 @@ export class ChatStore {
   }
 
   /** A server event for one conversation, through the reducer; re-render if it applied. */
-  private onEvent<E extends ConversationEventName>(event: E, payload: ServerPayload<E>): void {
+  applyEvent<E extends ConversationEventName>(event: E, payload: ServerPayload<E>): void {
     const id = payload.conversation_id;
     const conv = this.conversations.find((c) => c.id === id);
     if (conv) {
@@ -220,7 +209,8 @@ export class ChatStore {
     }
   }
 
-  private saveNow(): void {
+  /** Save now rather than after the debounce (the page is going away). */
+  saveNow(): void {
     if (this.saveTimer !== null) clearTimeout(this.saveTimer);
     this.saveTimer = null;
     saveConversations(this.conversations);
