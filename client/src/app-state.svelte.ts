@@ -9,12 +9,7 @@ import {
   toWire,
 } from "./core/conversation";
 import type { Conversation, ConversationEventName, ServerPayload } from "./core/conversation";
-import {
-  loadConversations,
-  loadCurrentId,
-  saveConversations,
-  saveCurrentId,
-} from "./core/persistence";
+import type { Persistence } from "./core/persistence";
 import type { ChatMessage, UIConfig } from "./protocol.gen";
 import { loadRenderer } from "./core/markdown/index";
 import { setImageHosts } from "./core/markdown/images";
@@ -50,9 +45,9 @@ export class ChatStore {
   private framePending = false;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor() {
-    this.conversations = loadConversations();
-    const id = loadCurrentId();
+  constructor(readonly persistence: Persistence) {
+    this.conversations = persistence.loadConversations();
+    const id = persistence.getPreference("current");
     const found = this.conversations.find((c) => c.id === id);
     if (found) this.currentId = found.id;
     else this.startNewChat();
@@ -119,7 +114,7 @@ export class ChatStore {
 
   select(id: string): void {
     this.currentId = id;
-    saveCurrentId(id);
+    this.persistence.setPreference("current", id);
     this.changed();
   }
 
@@ -213,6 +208,6 @@ export class ChatStore {
   saveNow(): void {
     if (this.saveTimer !== null) clearTimeout(this.saveTimer);
     this.saveTimer = null;
-    saveConversations(this.conversations);
+    this.persistence.saveConversations(this.conversations);
   }
 }

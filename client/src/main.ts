@@ -1,6 +1,7 @@
 import { mount } from "svelte";
 import App from "./ui/App.svelte";
 import { ChatStore } from "./app-state.svelte";
+import { LocalPersistence } from "./core/persistence";
 import { ChatSession } from "./session";
 import { loadRenderer } from "./core/markdown/index";
 import "./styles/app.css";
@@ -8,7 +9,7 @@ import "./styles/markdown.css";
 
 const target = document.getElementById("app");
 if (!target) throw new Error("gptchat: index.html has no #app element");
-const store = new ChatStore();
+const store = new ChatStore(new LocalPersistence());
 const session = new ChatSession(store);
 store.attach(session);
 window.addEventListener("pagehide", () => store.saveNow());
