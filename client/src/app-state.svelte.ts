@@ -11,7 +11,7 @@ import {
 import type { Conversation, ConversationEventName, ServerPayload } from "./core/conversation";
 import type { Persistence } from "./core/persistence";
 import type { ChatMessage, UIConfig } from "./protocol.gen";
-import { loadRenderer } from "./core/markdown/index";
+import { loadRenderer } from "./ui/markdown/index";
 import { setImageHosts } from "./core/markdown/images";
 import type { Outbox } from "./session";
 

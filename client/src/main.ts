@@ -3,7 +3,7 @@ import App from "./ui/App.svelte";
 import { ChatStore } from "./app-state.svelte";
 import { LocalPersistence } from "./core/persistence";
 import { ChatSession } from "./session";
-import { loadRenderer } from "./core/markdown/index";
+import { loadRenderer } from "./ui/markdown/index";
 import "./styles/app.css";
 import "./styles/markdown.css";
 
