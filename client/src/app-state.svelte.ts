@@ -12,6 +12,7 @@ import type { Conversation, ConversationEventName, ServerPayload } from "./core/
 import type { Persistence } from "./core/persistence";
 import type { ChatMessage, UIConfig } from "./protocol.gen";
 import { loadRenderer } from "./ui/markdown/index";
+import { keptOnEdit } from "./ui/parts/index";
 import { setImageHosts } from "./core/markdown/images";
 import type { Outbox } from "./session";
 
@@ -82,7 +83,7 @@ export class ChatStore {
   edit(messageId: string, text: string): void {
     const conv = this.current;
     if (conv.running || !text.trim()) return;
-    if (editUserMessage(conv, messageId, text)) this.dispatch(conv);
+    if (editUserMessage(conv, messageId, text, keptOnEdit)) this.dispatch(conv);
   }
 
   /**

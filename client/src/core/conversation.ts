@@ -96,17 +96,21 @@ export function addUserMessage(conv: Conversation, content: ChatMessage["content
 /**
  * Replace the text of an earlier user message and drop everything after it, as
  * ChatGPT's "edit" does; the conversation is then ready to be sent again.
- * Image parts of the edited message are kept. Returns false if no such user message.
+ * The parts `keep` says an edit keeps (by default images; the UI's part types decide, see
+ * ui/parts/) stay after the new text. Returns false if no such user message.
  */
-export function editUserMessage(conv: Conversation, id: string, text: string): boolean {
+export function editUserMessage(
+  conv: Conversation,
+  id: string,
+  text: string,
+  keep: (part: unknown) => boolean = (p) => (p as { type?: unknown }).type === "image_url",
+): boolean {
   const index = conv.messages.findIndex((m) => m.id === id);
   const target = conv.messages[index];
   if (!target || target.message.role !== "user") return false;
   const content = target.message.content;
-  const images = Array.isArray(content)
-    ? content.filter((p) => (p as { type?: unknown }).type === "image_url")
-    : [];
-  target.message.content = images.length ? [{ type: "text", text }, ...images] : text;
+  const kept = Array.isArray(content) ? content.filter(keep) : [];
+  target.message.content = kept.length ? [{ type: "text", text }, ...kept] : text;
   target.version++;
   conv.messages.splice(index + 1);
   conv.error = null;
