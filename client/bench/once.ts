@@ -1,6 +1,6 @@
 // Limit 1: the final text arrives in one event and is rendered once, with the app's
 // markdown pipeline (the same renderer, sanitizer and stylesheet).
-import { loadRenderer, renderMarkdown } from "../src/core/markdown/index";
+import { loadRenderer, renderMarkdown } from "../src/ui/markdown/index";
 import "../src/styles/markdown.css";
 import { connect, contentOf, nextPaint, request } from "./common";
 

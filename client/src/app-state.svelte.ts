@@ -1,30 +1,21 @@
 // The app's state, in one place: configuration, conversations, connection. Server events
-// mutate conversations in place; the UI re-reads them once per animation frame (`tick`).
+// (from the session, `session.ts`) mutate conversations in place; the UI re-reads them
+// once per animation frame (`tick`). What the store sends goes out through an `Outbox`.
 import {
   addUserMessage,
+  applyServerEvent,
   editUserMessage,
   newConversation,
-  onError,
-  onMessageDelta,
-  onRunFinished,
-  onRunSnapshot,
-  onRunStarted,
   toWire,
 } from "./core/conversation";
-import type { Conversation } from "./core/conversation";
-import {
-  clientKey,
-  loadConversations,
-  loadCurrentId,
-  saveConversations,
-  saveCurrentId,
-} from "./core/persistence";
-import type { ChatMessage, ErrorPayload, UIConfig } from "./protocol.gen";
+import type { Conversation, ConversationEventName, ServerPayload } from "./core/conversation";
+import type { Persistence } from "./core/persistence";
+import type { ChatMessage, UIConfig } from "./protocol.gen";
+import { loadRenderer } from "./ui/markdown/index";
+import { keptOnEdit } from "./ui/parts/index";
 import { DEFAULT_CONFIG } from "./protocol.gen";
-import { loadRenderer } from "./core/markdown/index";
 import { setImageHosts } from "./core/markdown/images";
-import { connectSocket } from "./transport/socket";
-import type { ChatSocket } from "./transport/socket";
+import type { Outbox } from "./session";
 
 export class ChatStore {
   config = $state<UIConfig>(DEFAULT_CONFIG);
@@ -37,13 +28,13 @@ export class ChatStore {
   tick = $state(0);
   notice = $state<string | null>(null);
 
-  private socket: ChatSocket | null = null;
+  private outbox: Outbox | null = null;
   private framePending = false;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
 
-  constructor() {
-    this.conversations = loadConversations();
-    const id = loadCurrentId();
+  constructor(readonly persistence: Persistence) {
+    this.conversations = persistence.loadConversations();
+    const id = persistence.getPreference("current");
     const found = this.conversations.find((c) => c.id === id);
     if (found) this.currentId = found.id;
     else this.startNewChat();
@@ -57,37 +48,14 @@ export class ChatStore {
     return found;
   }
 
-  connect(): void {
-    const socket = connectSocket(clientKey());
-    this.socket = socket;
-    socket.on("connect", () => {
-      this.connected = true;
-      this.everConnected = true;
-      // Bring back every reply that was streaming when we lost the connection (or reloaded).
-      for (const conv of this.conversations) {
-        if (conv.running) socket.emit("resume", { conversation_id: conv.id });
-      }
-    });
-    socket.on("disconnect", () => (this.connected = false));
-    socket.on("config", (config) => this.applyConfig(config));
-    socket.on("run_started", (p) =>
-      this.withConversation(p.conversation_id, (c) => onRunStarted(c, p)),
-    );
-    socket.on("message_delta", (p) =>
-      this.withConversation(p.conversation_id, (c) => onMessageDelta(c, p)),
-    );
-    socket.on("run_finished", (p) =>
-      this.withConversation(p.conversation_id, (c) => onRunFinished(c, p)),
-    );
-    socket.on("run_snapshot", (p) =>
-      this.withConversation(p.conversation_id, (c) => onRunSnapshot(c, p)),
-    );
-    socket.on("error", (p: ErrorPayload) => {
-      const conv = this.conversations.find((c) => c.id === p.conversation_id);
-      if (conv) this.withConversation(conv.id, (c) => onError(c, p));
-      else if (p.code !== "not_found") this.notice = p.message;
-    });
-    window.addEventListener("pagehide", () => this.saveNow());
+  /** Where the store's client events go (the session); none until it is attached. */
+  attach(outbox: Outbox): void {
+    this.outbox = outbox;
+  }
+
+  setConnected(connected: boolean): void {
+    this.connected = connected;
+    if (connected) this.everConnected = true;
   }
 
   send(content: ChatMessage["content"]): void {
@@ -101,7 +69,7 @@ export class ChatStore {
   edit(messageId: string, text: string): void {
     const conv = this.current;
     if (conv.running || !text.trim()) return;
-    if (editUserMessage(conv, messageId, text)) this.dispatch(conv);
+    if (editUserMessage(conv, messageId, text, keptOnEdit)) this.dispatch(conv);
   }
 
   /**
@@ -120,7 +88,7 @@ export class ChatStore {
   }
 
   stop(): void {
-    this.socket?.emit("stop", { conversation_id: this.current.id });
+    this.outbox?.emit("stop", { conversation_id: this.current.id });
   }
 
   startNewChat(): void {
@@ -133,7 +101,7 @@ export class ChatStore {
 
   select(id: string): void {
     this.currentId = id;
-    saveCurrentId(id);
+    this.persistence.setPreference("current", id);
     this.changed();
   }
 
@@ -168,14 +136,14 @@ export class ChatStore {
     }
     conv.running = true; // until run_finished or an error says otherwise
     conv.error = null;
-    this.socket?.emit("send_message", payload);
+    this.outbox?.emit("send_message", payload);
     // The markdown chunk, while the reply is on its way; a failure here is retried
     // when the reply renders.
     loadRenderer().catch(() => undefined);
     this.changed();
   }
 
-  private applyConfig(config: UIConfig): void {
+  applyConfig(config: UIConfig): void {
     this.config = config;
     setImageHosts(config.image_hosts);
     document.title = config.title;
@@ -187,11 +155,19 @@ export class ChatStore {
     this.changed();
   }
 
-  private withConversation(id: string, fn: (conv: Conversation) => unknown): void {
+  /** A server event for one conversation, through the reducer; re-render if it applied. */
+  applyEvent<E extends ConversationEventName>(event: E, payload: ServerPayload<E>): void {
+    const id = payload.conversation_id;
     const conv = this.conversations.find((c) => c.id === id);
-    if (!conv) return;
-    fn(conv);
-    this.changed();
+    if (conv) {
+      applyServerEvent(conv, event, payload);
+      this.changed();
+    } else if (event === "error") {
+      // An error about no conversation we have (a refused payload): say it, unless it
+      // only means there was nothing to resume.
+      const error = payload as ServerPayload<"error">;
+      if (error.code !== "not_found") this.notice = error.message;
+    }
   }
 
   /**
@@ -215,9 +191,10 @@ export class ChatStore {
     }
   }
 
-  private saveNow(): void {
+  /** Save now rather than after the debounce (the page is going away). */
+  saveNow(): void {
     if (this.saveTimer !== null) clearTimeout(this.saveTimer);
     this.saveTimer = null;
-    saveConversations(this.conversations);
+    this.persistence.saveConversations(this.conversations);
   }
 }

@@ -1,17 +1,22 @@
 import { mount } from "svelte";
 import App from "./ui/App.svelte";
 import { ChatStore } from "./app-state.svelte";
-import { loadRenderer } from "./core/markdown/index";
+import { LocalPersistence } from "./core/persistence";
+import { ChatSession } from "./session";
+import { loadRenderer } from "./ui/markdown/index";
 import "./styles/app.css";
 import "./styles/markdown.css";
 
 const target = document.getElementById("app");
 if (!target) throw new Error("gptchat: index.html has no #app element");
-const store = new ChatStore();
+const store = new ChatStore(new LocalPersistence());
+const session = new ChatSession(store);
+store.attach(session);
+window.addEventListener("pagehide", () => store.saveNow());
 // The socket connects while the page mounts. Mounting takes a task of its own: with the
 // bundle's evaluation in the same task, a busy or slow machine saw one long task (over
 // 50 ms) that would hold up the first input.
-store.connect();
+session.connect();
 // scheduler.yield() keeps the page's priority (a timer may wait behind the page load).
 const nextTask = (): Promise<void> =>
   typeof scheduler !== "undefined" && typeof scheduler.yield === "function"

@@ -3,27 +3,26 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import {
   addUserMessage,
+  applyServerEvent,
   editUserMessage,
+  isConversationEvent,
   newConversation,
   onError,
   onMessageDelta,
   onRunFinished,
-  onRunSnapshot,
   onRunStarted,
   toWire,
 } from "./conversation";
 import type { Conversation } from "./conversation";
 import { finishMessage } from "./merge";
 import { clientKey, loadConversations, saveConversations } from "./persistence";
-import type { MessageDelta, RunFinished, RunSnapshot, RunStarted } from "../protocol.gen";
+import type { MessageDelta } from "../protocol.gen";
 
 const FIXTURES = path.resolve(__dirname, "../../../tests/fixtures/protocol");
 
 function apply(conv: Conversation, event: string, payload: unknown): void {
-  if (event === "run_started") onRunStarted(conv, payload as RunStarted);
-  else if (event === "message_delta") onMessageDelta(conv, payload as MessageDelta);
-  else if (event === "run_finished") onRunFinished(conv, payload as RunFinished);
-  else if (event === "run_snapshot") onRunSnapshot(conv, payload as RunSnapshot);
+  // The store's own path: `config` is the app's, every other event goes to the reducer.
+  if (isConversationEvent(event)) applyServerEvent(conv, event, payload as never);
 }
 
 interface Fixture {

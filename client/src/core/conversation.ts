@@ -3,6 +3,7 @@
 // each change bumps the message's `version`, which is what the UI watches.
 import { applyDelta, finishMessage, newMessage } from "./merge";
 import type { AccMessage, Delta } from "./merge";
+import { ServerEvent } from "../protocol.gen";
 import type {
   ChatMessage,
   ConversationMessage,
@@ -12,6 +13,7 @@ import type {
   RunSnapshot,
   RunStarted,
   RunStatus,
+  ServerToClientEvents,
 } from "../protocol.gen";
 
 export type MessageStatus = "streaming" | "done" | "stopped" | "error";
@@ -94,17 +96,21 @@ export function addUserMessage(conv: Conversation, content: ChatMessage["content
 /**
  * Replace the text of an earlier user message and drop everything after it, as
  * ChatGPT's "edit" does; the conversation is then ready to be sent again.
- * Image parts of the edited message are kept. Returns false if no such user message.
+ * The parts `keep` says an edit keeps (by default images; the UI's part types decide, see
+ * ui/parts/) stay after the new text. Returns false if no such user message.
  */
-export function editUserMessage(conv: Conversation, id: string, text: string): boolean {
+export function editUserMessage(
+  conv: Conversation,
+  id: string,
+  text: string,
+  keep: (part: unknown) => boolean = (p) => (p as { type?: unknown }).type === "image_url",
+): boolean {
   const index = conv.messages.findIndex((m) => m.id === id);
   const target = conv.messages[index];
   if (!target || target.message.role !== "user") return false;
   const content = target.message.content;
-  const images = Array.isArray(content)
-    ? content.filter((p) => (p as { type?: unknown }).type === "image_url")
-    : [];
-  target.message.content = images.length ? [{ type: "text", text }, ...images] : text;
+  const kept = Array.isArray(content) ? content.filter(keep) : [];
+  target.message.content = kept.length ? [{ type: "text", text }, ...kept] : text;
   target.version++;
   conv.messages.splice(index + 1);
   conv.error = null;
@@ -209,6 +215,42 @@ export function onError(conv: Conversation, p: ErrorPayload): void {
   if (p.code === "not_found") return; // nothing to resume: not an error for the user
   conv.error = p.message;
   if (p.code !== "busy") conv.running = false;
+}
+
+/** A server event's name, as `protocol.py` generates it. */
+export type ServerEventName = (typeof ServerEvent)[keyof typeof ServerEvent];
+/** The payload each server event carries. */
+export type ServerPayload<E extends ServerEventName> = Parameters<ServerToClientEvents[E]>[0];
+/** The events that change one conversation: all but `config`, which is the app's. */
+export type ConversationEventName = Exclude<ServerEventName, typeof ServerEvent.CONFIG>;
+
+// One reducer per event: a server event added to protocol.py and not handled here (or
+// excluded above) is a type error, not an event the browser silently drops.
+const REDUCERS: {
+  [E in ConversationEventName]: (conv: Conversation, payload: ServerPayload<E>) => unknown;
+} = {
+  [ServerEvent.RUN_STARTED]: onRunStarted,
+  [ServerEvent.MESSAGE_DELTA]: onMessageDelta,
+  [ServerEvent.RUN_FINISHED]: onRunFinished,
+  [ServerEvent.RUN_SNAPSHOT]: onRunSnapshot,
+  [ServerEvent.ERROR]: onError,
+};
+
+/** The names of the events `applyServerEvent` takes. */
+export const CONVERSATION_EVENTS = Object.keys(REDUCERS) as ConversationEventName[];
+
+/** Whether `name` is an event that changes a conversation (fixtures hold others too). */
+export function isConversationEvent(name: string): name is ConversationEventName {
+  return Object.hasOwn(REDUCERS, name);
+}
+
+/** Apply one server event to the conversation it names; the one way events reach state. */
+export function applyServerEvent<E extends ConversationEventName>(
+  conv: Conversation,
+  event: E,
+  payload: ServerPayload<E>,
+): void {
+  (REDUCERS[event] as (conv: Conversation, payload: ServerPayload<E>) => unknown)(conv, payload);
 }
 
 /** The conversation as the server takes it: complete OpenAI messages only. */

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { StreamingMarkdown, loadRenderer, renderMarkdown } from "../core/markdown/index";
+import { StreamingMarkdown, loadRenderer, renderMarkdown } from "./markdown/index";
 import { imageKind, partsText, resultText, segments, withoutUnfinishedTable } from "./content";
 
 beforeAll(() => loadRenderer());

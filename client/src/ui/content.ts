@@ -1,39 +1,14 @@
 // What a message's `content` shows as: a string is markdown; a list of OpenAI content
 // parts is split into segments (runs of text parts as one markdown document, images,
-// refusals, and a labelled placeholder for anything else). Pure functions, no DOM.
+// refusals, and a labelled placeholder for anything else). Pure functions, no DOM; what
+// each part type is lives in ./parts/.
+import { segmentOf, segmentText } from "./parts/index";
+import type { Segment } from "./parts/index";
 
-export type Segment =
-  | { kind: "markdown"; text: string }
-  | { kind: "image"; url: string }
-  | { kind: "refusal"; text: string }
-  | { kind: "unsupported"; type: string };
-
-interface Part {
-  type?: unknown;
-  text?: unknown;
-  refusal?: unknown;
-  image_url?: unknown;
-}
+export type { Segment } from "./parts/index";
 
 /** Consecutive text parts join as consecutive markdown blocks. */
 const PART_SEPARATOR = "\n\n";
-
-function imageUrl(part: Part): string | null {
-  const value = part.image_url;
-  // The API takes {url}; some libraries pass the URL alone.
-  if (typeof value === "string") return value;
-  if (typeof value === "object" && value !== null) {
-    const url = (value as { url?: unknown }).url;
-    if (typeof url === "string") return url;
-  }
-  return null;
-}
-
-function typeOf(part: unknown): string {
-  if (typeof part !== "object" || part === null) return typeof part;
-  const type = (part as Part).type;
-  return typeof type === "string" && type ? type : "unknown";
-}
 
 /** The segments of a content list, in order; an empty list gives none. */
 export function segments(content: readonly unknown[]): Segment[] {
@@ -44,18 +19,13 @@ export function segments(content: readonly unknown[]): Segment[] {
     texts = [];
   };
   for (const raw of content) {
-    const part = (typeof raw === "object" && raw !== null ? raw : {}) as Part;
-    const type = typeOf(raw);
-    if (type === "text" && typeof part.text === "string") {
-      texts.push(part.text);
+    const segment = segmentOf(raw);
+    if (segment.kind === "markdown") {
+      texts.push(segment.text);
       continue;
     }
     flush();
-    const url = type === "image_url" ? imageUrl(part) : null;
-    if (url !== null) out.push({ kind: "image", url });
-    else if (type === "refusal" && typeof part.refusal === "string") {
-      out.push({ kind: "refusal", text: part.refusal });
-    } else out.push({ kind: "unsupported", type });
+    out.push(segment);
   }
   flush();
   return out;
@@ -76,15 +46,7 @@ export function partsText(content: readonly unknown[]): string {
 export function resultText(content: unknown): string {
   if (typeof content === "string") return content;
   if (!Array.isArray(content)) return "";
-  return segments(content)
-    .map((s) =>
-      s.kind === "markdown"
-        ? s.text
-        : s.kind === "refusal"
-          ? s.text
-          : `[${s.kind === "image" ? "Image" : `Unsupported content: ${s.type}`}]`,
-    )
-    .join(PART_SEPARATOR);
+  return segments(content).map(segmentText).join(PART_SEPARATOR);
 }
 
 // A data: URL of an image type shows at once (it is in the message already: loading it

@@ -75,7 +75,7 @@ export const marked = new Marked({
     },
     image({ href, text }: Tokens.Image) {
       // Loading a remote image leaks the conversation to its host: unless the host is
-      // allowed, show what it is instead, as a button that loads it (ui/markdown.ts).
+      // allowed, show what it is instead, as a button that loads it (ui/markdown/index.ts).
       const src = escapeHtml(href);
       const alt = escapeHtml(text);
       if (imageAllowed(href)) {

@@ -1,6 +1,6 @@
 // A Svelte action that renders (streamed) markdown into its node. Svelte calls `update`
 // when the params change, which the store limits to once per animation frame.
-import { StreamingMarkdown } from "../core/markdown/index";
+import { StreamingMarkdown } from "./index";
 
 export interface MarkdownParams {
   text: string;

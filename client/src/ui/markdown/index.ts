@@ -14,9 +14,9 @@
 // The libraries (marked, DOMPurify, highlight.js) are a chunk of their own, loaded when
 // the first reply needs them (or earlier, see `loadRenderer`): a first paint needs none.
 import type { Token } from "marked";
-import { renderMath } from "./math";
+import { renderMath } from "../../core/markdown/math";
 
-type Renderer = typeof import("./render");
+type Renderer = typeof import("../../core/markdown/render");
 let renderer: Renderer | null = null;
 let rendererLoading: Promise<void> | null = null;
 
@@ -25,7 +25,7 @@ export function loadRenderer(): Promise<void> {
   // Fetched together, each library is evaluated in a task of its own as it arrives, so
   // none of those tasks is long; then the small module that ties them together.
   rendererLoading ??= Promise.all([import("dompurify"), import("marked")])
-    .then(() => import("./render"))
+    .then(() => import("../../core/markdown/render"))
     .then(async (mod) => {
       // The first use of the libraries is slow (their code and expressions compile): get
       // it over with now, a task per sample, rather than in one long task of the first reply.
