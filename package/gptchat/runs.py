@@ -158,6 +158,11 @@ class Run:
         with self._lock:
             self._outbox.attach(sid, RunSnapshot(self._log.snapshot(self.status, self.error)))
 
+    def messages(self) -> list[dict[str, Any]]:
+        """The run's messages so far, in OpenAI format, in the order they began."""
+        with self._lock:
+            return list(self._log.messages().values())
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the outbox has sent everything; for tests and shutdown."""
         return self._outbox.join(timeout)

@@ -29,6 +29,7 @@ from ._limits import (
     describe_transport_limit,
 )
 from ._settings import Settings
+from ._store import BrowserStore, ConversationStore
 from .config import FAVICON_URL, LOGO_URL, Config, asset_url, to_ui_config
 from .emitter import Emitter
 from .protocol import CLIENT_PAYLOADS, ClientEvent, Resume, SendMessage, Stop, describe_error
@@ -83,9 +84,12 @@ class Server:
         guard: Guard | None = None,
         settings: Settings | None = None,
         bundle: Bundle | None = None,
+        store: ConversationStore | None = None,
     ) -> None:
         self._get_config = get_config
         self._on_run = on_run
+        #: Where conversations are kept: the browser, unless a store on the server is given.
+        self.store: ConversationStore = store or BrowserStore()
         #: Every limit and default; :class:`Settings`' defaults when not given.
         self.settings = settings or Settings()
         self.limits = self.settings
@@ -410,5 +414,14 @@ class Server:
         except PermissionError:
             self.emitter.error(sid, "not_found", "unknown conversation", cid)
             return
-        messages = [m.message.model_dump(mode="json", exclude_none=True) for m in payload.messages]
-        self.socketio.start_background_task(self._on_run, run, messages)
+        owner = self.client_key(sid)
+        messages = self.store.history(owner, payload)
+        self.socketio.start_background_task(self._run_and_keep, run, owner, messages)
+
+    def _run_and_keep(self, run: Run, owner: str, messages: list[dict[str, Any]]) -> None:
+        self._on_run(run, messages)
+        try:
+            self.store.append(owner, run.conversation_id, run.messages())
+        except Exception:
+            # The reply reached its tab; a store that failed to keep it must not kill the run.
+            log.exception("the conversation store could not keep a reply")
