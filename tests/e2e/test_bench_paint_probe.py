@@ -8,25 +8,9 @@ more than the screen took. Asserted by the order of callbacks, not by time.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 from playwright.sync_api import Page
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _render() -> ModuleType:
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location("bench_render", BENCH / "render.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from tests.support import load_bench
 
 # A change to the page, watched as bench/render.py's WATCH does: the probe is called from
 # the MutationObserver's callback. `inFrame` says where the change is made.
@@ -60,7 +44,7 @@ ORDER = """
 
 def open_probe(page: Page) -> None:
     """A blank page with the probe installed before its scripts, as the benchmark does."""
-    page.add_init_script(_render().INIT)
+    page.add_init_script(load_bench("render").INIT)
     page.goto("data:text/html,<!doctype html><title>probe</title><body></body>")
 
 

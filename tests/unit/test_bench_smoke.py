@@ -5,29 +5,12 @@ No timing here: the figures come from ``bench/render.py``, never from a test.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
 from gptchat._merge import finish_message, merge_delta, new_message
+from tests.support import load_bench
 
-BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-
-def _load(name: str) -> ModuleType:
-    if str(BENCH) not in sys.path:
-        sys.path.insert(0, str(BENCH))
-    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCH / f"{name}.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-workload = _load("workload")
+workload = load_bench("workload")
 
 
 @pytest.mark.parametrize("tokens", [5, 200, 1000, 5000])
@@ -66,7 +49,7 @@ def test_too_few_tokens_for_the_marker() -> None:
 
 
 def test_lag_arithmetic() -> None:
-    render = _load("render")
+    render = load_bench("render")
     # Two events: seq 1-3 (the empty first delta and tokens 0-1) then seq 4 (token 2).
     b = {
         "origin": 1_000_000.0,
