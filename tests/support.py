@@ -62,8 +62,15 @@ def live_server(chat: ChatApp) -> Iterator[str]:
 class SocketClient:
     """A python-socketio client that records every event it receives."""
 
-    def __init__(self, url: str, client_key: str | None = "test-client-key-0123456789") -> None:
+    def __init__(
+        self,
+        url: str,
+        client_key: str | None = "test-client-key-0123456789",
+        transport: str = "websocket",
+    ) -> None:
         self.events: list[tuple[str, Any]] = []
+        #: Set when the server closed the connection: a wait then fails at once.
+        self.disconnected = threading.Event()
         self._cond = threading.Condition()
         self.sio = socketio.Client(reconnection=False)
 
@@ -71,6 +78,12 @@ class SocketClient:
         def record(event: str, data: Any = None) -> None:
             with self._cond:
                 self.events.append((event, data))
+                self._cond.notify_all()
+
+        @self.sio.on("disconnect")
+        def gone(*_: Any) -> None:
+            self.disconnected.set()
+            with self._cond:
                 self._cond.notify_all()
 
         # python-socketio hands each received event to a new thread, so arrival order
@@ -83,7 +96,7 @@ class SocketClient:
 
         self.sio.eio._trigger_event = in_order
         auth = {"client": client_key} if client_key else None
-        self.sio.connect(url, transports=["websocket"], auth=auth, wait_timeout=5)
+        self.sio.connect(url, transports=[transport], auth=auth, wait_timeout=5)
 
     def emit(self, event: str, data: Any) -> None:
         self.sio.emit(event, data)
@@ -94,8 +107,9 @@ class SocketClient:
         with self._cond:
             while not pred(self.events):
                 left = deadline - time.monotonic()
-                if left <= 0:
-                    raise AssertionError(f"timed out; events so far: {self.events!r}"[:3000])
+                if left <= 0 or self.disconnected.is_set():
+                    why = "disconnected" if self.disconnected.is_set() else "timed out"
+                    raise AssertionError(f"{why}; events so far: {self.events!r}"[:3000])
                 self._cond.wait(left)
 
     def wait_event(self, name: str, timeout: float = 10, **match: Any) -> Any:

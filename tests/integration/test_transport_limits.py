@@ -10,18 +10,15 @@ from __future__ import annotations
 import http.client
 import json
 import logging
-import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-import socketio
 
 from gptchat import ChatApp
 from tests.replies import MODEL_REPLY, long_conversation
-from tests.support import RawSocket, live_server
+from tests.support import RawSocket, SocketClient, live_server
 
 LIMIT = 20_000  # max_message_bytes; the transport buffer is 2 * LIMIT + 64 KiB = 105,536
 
@@ -44,61 +41,13 @@ def url(calls: list[list[dict[str, Any]]]) -> Iterator[str]:
         yield base
 
 
-class Recorder:
-    """A python-socketio client on one transport, recording the events it receives."""
-
-    def __init__(self, url: str, transport: str) -> None:
-        self.events: list[tuple[str, Any]] = []
-        self.disconnected = threading.Event()
-        self._cond = threading.Condition()
-        self.sio = socketio.Client(reconnection=False)
-
-        @self.sio.on("*")
-        def record(event: str, data: Any = None) -> None:
-            with self._cond:
-                self.events.append((event, data))
-                self._cond.notify_all()
-
-        @self.sio.on("disconnect")
-        def gone(*_: Any) -> None:
-            self.disconnected.set()
-            with self._cond:
-                self._cond.notify_all()
-
-        self.sio.connect(
-            url, transports=[transport], auth={"client": "transport-client-0123456789"}
-        )
-
-    def wait_event(self, name: str, timeout: float = 10, **match: Any) -> Any:
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while True:
-                for event, data in self.events:
-                    if event == name and all(data.get(k) == v for k, v in match.items()):
-                        return data
-                left = deadline - time.monotonic()
-                if left <= 0 or self.disconnected.is_set():
-                    raise AssertionError(
-                        f"no {name!r} (disconnected: {self.disconnected.is_set()}); "
-                        f"events: {self.events!r}"[:2000]
-                    )
-                self._cond.wait(left)
-
-    def close(self) -> None:
-        ws = getattr(self.sio.eio, "ws", None)
-        if ws is not None:
-            close = ws.close
-            ws.close = lambda *a, **k: close(timeout=0.2)
-        self.sio.disconnect()
-
-
 @pytest.mark.parametrize("transport", ["websocket", "polling"])
 def test_message_beyond_the_transport_buffer_gets_the_limit_error(
     url: str, calls: list[Any], transport: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     messages = long_conversation(150_000)
     assert len(json.dumps(messages)) > 105_536  # past the transport buffer, not just the limit
-    client = Recorder(url, transport)
+    client = SocketClient(url, "transport-client-0123456789", transport)
     try:
         client.sio.emit("send_message", {"conversation_id": "conv-huge-0001", "messages": messages})
         error = client.wait_event("error")
