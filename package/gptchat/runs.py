@@ -37,8 +37,8 @@ class Run:
         emitter: Emitter,
         coalesce_interval: float,
         *,
-        handler_timeout: float | None = None,
-        send_timeout: float = 10.0,
+        handler_timeout: float | None,
+        send_timeout: float,
     ) -> None:
         self.conversation_id = conversation_id
         self.client_key = client_key
@@ -205,10 +205,11 @@ class RunRegistry:
         *,
         reconnect_grace: float,
         coalesce_interval: float,
-        handler_timeout: float | None = None,
-        send_timeout: float = 10.0,
-        keep_finished: float = 600.0,
+        handler_timeout: float | None,
+        send_timeout: float,
+        keep_finished: float,
     ) -> None:
+        # No defaults here: the server passes its Settings, where each default is written.
         self._emitter = emitter
         self._grace = reconnect_grace
         self._interval = coalesce_interval
