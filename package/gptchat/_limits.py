@@ -1,9 +1,9 @@
 """Limits on what one client may send and hold: sizes, rates and counts.
 
 No Flask calls, so it can be tested alone. The server checks each incoming
-event against :class:`Limits` before validating it with pydantic, and answers a
-breach with an ``error`` event of code ``limit`` that names the limit; the
-connection and the server stay up. Two guards sit below Socket.IO, at the
+event against its :class:`~gptchat._settings.Settings` before validating it with
+pydantic, and answers a breach with an ``error`` event of code ``limit`` that
+names the limit; the connection and the server stay up. Two guards sit below Socket.IO, at the
 transport (``_engineio.PollingGuard``, ``_engineio.CappedWebSocket``), so that
 what Engine.IO would drop silently gets the same answer (:data:`TRANSPORT_LIMIT_EVENT`).
 """
@@ -20,11 +20,6 @@ from ._settings import Settings
 
 #: The event name a payload nested too deeply to decode is replaced with.
 TOO_DEEP_EVENT: Final = "gptchat:too_deep"
-
-
-#: What the checks below read: the server's :class:`~gptchat._settings.Settings`,
-#: where each limit and its default is written.
-Limits = Settings
 
 
 def nesting_depth(data: Any, limit: int) -> int:
@@ -46,7 +41,7 @@ def nesting_depth(data: Any, limit: int) -> int:
     return deepest
 
 
-def check_payload(event: str, data: Any, limits: Limits) -> str | None:
+def check_payload(event: str, data: Any, limits: Settings) -> str | None:
     """The limit ``data`` breaks, described for the user, or None."""
     depth = nesting_depth(data, limits.max_depth)
     if depth > limits.max_depth:
@@ -125,7 +120,9 @@ class GuardedJSON:
 TRANSPORT_LIMIT_EVENT: Final = "gptchat:transport_limit"
 
 
-def describe_transport_limit(data: Any, limits: Limits, max_packets: int) -> tuple[str, str | None]:
+def describe_transport_limit(
+    data: Any, limits: Settings, max_packets: int
+) -> tuple[str, str | None]:
     """The error for a :data:`TRANSPORT_LIMIT_EVENT`, and its conversation id if known.
 
     ``data`` is what :func:`transport_limit_packet` made, or what a client

@@ -92,7 +92,6 @@ class Server:
         self.store: ConversationStore = store or BrowserStore()
         #: Every limit and default; :class:`Settings`' defaults when not given.
         self.settings = settings or Settings()
-        self.limits = self.settings
         self.guard = guard or Guard.from_settings(self.settings)
         self.bundle = bundle or Bundle()
         self.flask = Flask("gptchat")
@@ -100,12 +99,12 @@ class Server:
             self.flask,
             async_mode="threading",
             cors_allowed_origins=self._engineio_origin_allowed,
-            max_http_buffer_size=self.limits.transport_buffer_bytes,
+            max_http_buffer_size=self.settings.transport_buffer_bytes,
             serializer=_Packet,
             logger=False,
             engineio_logger=False,
         )
-        install_guards(self.socketio, self.flask, self.limits.transport_buffer_bytes)
+        install_guards(self.socketio, self.flask, self.settings.transport_buffer_bytes)
         self.emitter = Emitter(EngineIOTransport(self.socketio))
         self.runs = RunRegistry(
             self.emitter,
@@ -240,15 +239,15 @@ class Server:
         if not isinstance(key, str) or not _CLIENT_KEY_RE.match(key):
             key = secrets.token_urlsafe(24)
         with self._keys_lock:
-            if len(self._client_keys) >= self.limits.max_connections:
+            if len(self._client_keys) >= self.settings.max_connections:
                 full = True
             else:
                 full = False
                 self._client_keys[sid] = key
-                self._rates[sid] = RateLimiter(self.limits.max_events_per_second)
+                self._rates[sid] = RateLimiter(self.settings.max_events_per_second)
         if full:
             self._refuse(
-                f"too many connections (limit {self.limits.max_connections}); try again later"
+                f"too many connections (limit {self.settings.max_connections}); try again later"
             )
 
     def _admit(self, sid: str, event: str, data: Any) -> bool:
@@ -260,11 +259,11 @@ class Server:
                 self.emitter.error(
                     sid,
                     "limit",
-                    f"too many events (limit {self.limits.max_events_per_second:g} per second "
+                    f"too many events (limit {self.settings.max_events_per_second:g} per second "
                     "per connection); some were ignored",
                 )
             return False
-        problem = check_payload(event, data, self.limits)
+        problem = check_payload(event, data, self.settings)
         if problem is not None:
             cid = data.get("conversation_id") if isinstance(data, dict) else None
             self.emitter.error(sid, "limit", problem, cid if isinstance(cid, str) else None)
@@ -313,7 +312,7 @@ class Server:
         def on_connect(auth: Any = None) -> bool:
             sid = _sid()
             self._accept(sid, auth)
-            ui = to_ui_config(self._get_config(), self.limits.max_message_bytes)
+            ui = to_ui_config(self._get_config(), self.settings.max_message_bytes)
             self.emitter.config(sid, ui)
             return True
 
@@ -357,7 +356,7 @@ class Server:
                 self.emitter.error(
                     sid,
                     "limit",
-                    f"nesting too deep to decode (limit {self.limits.max_depth} levels)",
+                    f"nesting too deep to decode (limit {self.settings.max_depth} levels)",
                 )
 
         @sio.on(TRANSPORT_LIMIT_EVENT)
@@ -365,7 +364,7 @@ class Server:
             sid = _sid()
             if self._admit(sid, TRANSPORT_LIMIT_EVENT, None):
                 message, cid = describe_transport_limit(
-                    data, self.limits, int(Payload.max_decode_packets)
+                    data, self.settings, int(Payload.max_decode_packets)
                 )
                 self.emitter.error(sid, "limit", message, cid)
 
@@ -403,7 +402,7 @@ class Server:
         cid = payload.conversation_id
         try:
             run = self.runs.start(
-                cid, self.client_key(sid), sid, max_per_sid=self.limits.max_generations
+                cid, self.client_key(sid), sid, max_per_sid=self.settings.max_generations
             )
         except BusyError as exc:
             self.emitter.error(sid, "busy", str(exc), cid)
