@@ -25,6 +25,15 @@ export function imageAllowed(url: string): boolean {
   }
 }
 
+/** The host an image would be fetched from, as the click-to-load button names it. */
+export function hostOf(url: string): string {
+  try {
+    return new URL(url).host || "inline data";
+  } catch {
+    return "unknown source";
+  }
+}
+
 // A hostname that can stand in a CSP source list as it is (no spaces, quotes or `;`
 // that would add a directive): letters, digits, dots and dashes.
 const CSP_HOST = /^[a-z0-9.-]+$/;

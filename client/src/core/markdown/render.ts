@@ -5,7 +5,7 @@ import DOMPurify from "dompurify";
 import { Marked, Renderer } from "marked";
 import type { Token, Tokens } from "marked";
 import { highlight, languageOf } from "./highlight";
-import { imageAllowed } from "./images";
+import { hostOf, imageAllowed } from "./images";
 import { mathExtensions } from "./math";
 
 const escapeHtml = (s: string): string =>
@@ -26,14 +26,6 @@ export function safeHref(href: string): string | null {
 
 // Image hosts live apart (./images) so that setting them does not load this module.
 export { imageAllowed, setImageHosts } from "./images";
-
-function hostOf(url: string): string {
-  try {
-    return new URL(url).host || "inline data";
-  } catch {
-    return "unknown source";
-  }
-}
 
 // Set while rendering a backlog: its code blocks are highlighted later, when the page is
 // idle (the renderer's lazy work), so the text of a flood reaches the screen first.
