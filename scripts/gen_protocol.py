@@ -34,6 +34,8 @@ ALIASES: dict[str, object] = {
     "RunStatus": protocol.RunStatus,
     "ErrorCode": protocol.ErrorCode,
     "ContentPart": protocol.ContentPart,
+    "HistoryMode": protocol.HistoryMode,
+    "StoredStatus": protocol.StoredStatus,
 }
 
 
@@ -98,6 +100,9 @@ def generate() -> str:
         ts_events("ClientEvent", protocol.ClientEvent, protocol.CLIENT_PAYLOADS),
         "",
         ts_events("ServerEvent", protocol.ServerEvent, protocol.SERVER_PAYLOADS),
+        "",
+        "/** The protocol version this bundle speaks; sent in the connect auth. */",
+        f"export const PROTOCOL_VERSION = {protocol.PROTOCOL_VERSION};",
         "",
         "/** Image types a data: URL in a user message may carry; the server refuses others. */",
         "export const IMAGE_DATA_TYPES = ["

@@ -5,6 +5,13 @@ export const ClientEvent = {
   SEND_MESSAGE: "send_message",
   STOP: "stop",
   RESUME: "resume",
+  REGENERATE: "regenerate",
+  LIST_CONVERSATIONS: "list_conversations",
+  OPEN_CONVERSATION: "open_conversation",
+  RENAME_CONVERSATION: "rename_conversation",
+  DELETE_CONVERSATION: "delete_conversation",
+  IMPORT_CONVERSATION: "import_conversation",
+  SHARE_CONVERSATION: "share_conversation",
 } as const;
 
 export const ServerEvent = {
@@ -14,15 +21,24 @@ export const ServerEvent = {
   RUN_FINISHED: "run_finished",
   RUN_SNAPSHOT: "run_snapshot",
   ERROR: "error",
+  CONVERSATION_LIST: "conversation_list",
+  CONVERSATION: "conversation",
+  CONVERSATION_CHANGED: "conversation_changed",
+  CONVERSATION_DELETED: "conversation_deleted",
 } as const;
+
+/** The protocol version this bundle speaks; sent in the connect auth. */
+export const PROTOCOL_VERSION = 2;
 
 /** Image types a data: URL in a user message may carry; the server refuses others. */
 export const IMAGE_DATA_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"] as const;
 
 export type Role = "system" | "developer" | "user" | "assistant" | "tool" | "function";
 export type RunStatus = "running" | "done" | "stopped" | "error";
-export type ErrorCode = "invalid_payload" | "unknown_event" | "busy" | "not_found" | "limit";
+export type ErrorCode = "invalid_payload" | "unknown_event" | "busy" | "not_found" | "limit" | "outdated" | "store";
 export type ContentPart = TextPart | ImagePart | RefusalPart | OtherPart;
+export type HistoryMode = "browser" | "server";
+export type StoredStatus = "done" | "incomplete" | "stopped" | "error";
 
 /** A function call: a name and its JSON arguments as text. */
 export interface FunctionCall {
@@ -87,10 +103,11 @@ export interface ConversationMessage {
   message: ChatMessage;
 }
 
-/** Ask the server to run the handler on a whole conversation. */
+/** Ask the server to answer a new user message. */
 export interface SendMessage {
   conversation_id: string;
   messages: ConversationMessage[];
+  parent_id?: string | null;
 }
 
 /** Ask the server to stop the conversation's running handler. */
@@ -101,6 +118,55 @@ export interface Stop {
 /** After a (re)connect: ask for the conversation's in-flight or last reply. */
 export interface Resume {
   conversation_id: string;
+}
+
+/** Server history: answer ``parent_id`` again; the new reply is a sibling of the old. */
+export interface Regenerate {
+  conversation_id: string;
+  parent_id: string;
+}
+
+/** Where a page of the conversation list ends: the last item's time and id. */
+export interface ListCursor {
+  updated_at: number;
+  conversation_id: string;
+}
+
+/** Server history: a page of the user's conversations, newest first. */
+export interface ListConversations {
+  query?: string;
+  before?: ListCursor | null;
+  limit?: number;
+}
+
+/** Server history: ask for a conversation's messages (answered by ``conversation``). */
+export interface OpenConversation {
+  conversation_id: string;
+}
+
+/** Give a conversation a title. */
+export interface RenameConversation {
+  conversation_id: string;
+  title: string;
+}
+
+/** Remove a conversation and every one of its messages. */
+export interface DeleteConversation {
+  conversation_id: string;
+}
+
+/** Server history: keep OpenAI-format messages as a new conversation of the user. */
+export interface ImportConversation {
+  conversation_id: string;
+  title?: string | null;
+  messages: ChatMessage[];
+  updated_at?: number | null;
+}
+
+/** Share a conversation read-only by link (``shared=True``), or revoke its link. */
+export interface ShareConversation {
+  conversation_id: string;
+  shared: boolean;
 }
 
 /** How the browser shows the calls of one function. */
@@ -127,12 +193,15 @@ export interface UIConfig {
   image_hosts: string[];
   messages: ChatMessage[];
   functions: Record<string, FunctionDisplay>;
+  protocol?: number;
+  history?: HistoryMode;
 }
 
 /** The handler started for a conversation. */
 export interface RunStarted {
   conversation_id: string;
   run_id: string;
+  parent_id?: string | null;
 }
 
 /** Deltas for one message, to merge in order. */
@@ -169,6 +238,44 @@ export interface RunSnapshot {
   messages: SnapshotMessage[];
 }
 
+/** A conversation as the sidebar lists it; ``share_token`` is set while it is shared. */
+export interface ConversationSummary {
+  conversation_id: string;
+  title: string;
+  updated_at: number;
+  share_token?: string | null;
+}
+
+/** A page of the user's conversations, answering ``list_conversations``. */
+export interface ConversationList {
+  query: string;
+  before?: ListCursor | null;
+  items: ConversationSummary[];
+  next?: ListCursor | null;
+}
+
+/** A kept message: its id, the message it follows, and the message itself. */
+export interface StoredMessage {
+  id: string;
+  parent_id?: string | null;
+  message: Record<string, unknown>;
+  status?: StoredStatus;
+}
+
+/** A conversation with every message of its tree, answering ``open_conversation``. */
+export interface StoredConversation {
+  conversation_id: string;
+  title: string;
+  updated_at: number;
+  share_token?: string | null;
+  messages: StoredMessage[];
+}
+
+/** A conversation of the user was deleted (in this tab or another). */
+export interface ConversationDeleted {
+  conversation_id: string;
+}
+
 /** Something the client sent was refused, or a run failed to start. */
 export interface ErrorPayload {
   code: ErrorCode;
@@ -184,6 +291,10 @@ export interface ServerToClientEvents {
   run_finished: (payload: RunFinished) => void;
   run_snapshot: (payload: RunSnapshot) => void;
   error: (payload: ErrorPayload) => void;
+  conversation_list: (payload: ConversationList) => void;
+  conversation: (payload: StoredConversation) => void;
+  conversation_changed: (payload: ConversationSummary) => void;
+  conversation_deleted: (payload: ConversationDeleted) => void;
 }
 
 /** Events the client emits, for socket.io-client's typed Socket. */
@@ -191,6 +302,13 @@ export interface ClientToServerEvents {
   send_message: (payload: SendMessage) => void;
   stop: (payload: Stop) => void;
   resume: (payload: Resume) => void;
+  regenerate: (payload: Regenerate) => void;
+  list_conversations: (payload: ListConversations) => void;
+  open_conversation: (payload: OpenConversation) => void;
+  rename_conversation: (payload: RenameConversation) => void;
+  delete_conversation: (payload: DeleteConversation) => void;
+  import_conversation: (payload: ImportConversation) => void;
+  share_conversation: (payload: ShareConversation) => void;
 }
 
 /** The config until the server sends its own: set_config()'s defaults. */
@@ -206,5 +324,7 @@ export const DEFAULT_CONFIG: UIConfig = {
   "max_message_bytes": 8388608,
   "image_hosts": [],
   "messages": [],
-  "functions": {}
+  "functions": {},
+  "protocol": 2,
+  "history": "browser"
 };

@@ -18,6 +18,19 @@ Flow of one reply::
 
 ``seq`` numbers the deltas of one message from 1, so a client that reconnects
 (``resume``) and receives a ``run_snapshot`` can drop events it already has.
+
+Where conversations are kept (``UIConfig.history``) decides what ``send_message``
+carries. ``"browser"``: the tab keeps them (localStorage) and sends the whole
+branch each time. ``"server"``: the server's store keeps them; the tab sends only
+the new user message and the id of the message it follows (``parent_id``), asks
+for its list (``list_conversations``, paged) and a conversation's messages
+(``open_conversation``), and every tab of the user hears of changes
+(``conversation_changed``, ``conversation_deleted``). Messages form a tree:
+editing a message or regenerating a reply adds a sibling, never overwrites.
+
+The tab names :data:`PROTOCOL_VERSION` in its connect ``auth``
+(``{"client": key, "protocol": N}``); a tab of another version gets an
+``outdated`` error, and reloads.
 """
 
 from __future__ import annotations
@@ -37,6 +50,9 @@ from pydantic import (
     field_validator,
 )
 
+#: Bumped whenever an event or payload changes in a way an older tab would misread.
+PROTOCOL_VERSION: Final = 2
+
 # -- event names ---------------------------------------------------------------
 
 
@@ -46,6 +62,13 @@ class ClientEvent:
     SEND_MESSAGE: Final = "send_message"
     STOP: Final = "stop"
     RESUME: Final = "resume"
+    REGENERATE: Final = "regenerate"
+    LIST_CONVERSATIONS: Final = "list_conversations"
+    OPEN_CONVERSATION: Final = "open_conversation"
+    RENAME_CONVERSATION: Final = "rename_conversation"
+    DELETE_CONVERSATION: Final = "delete_conversation"
+    IMPORT_CONVERSATION: Final = "import_conversation"
+    SHARE_CONVERSATION: Final = "share_conversation"
 
 
 class ServerEvent:
@@ -57,16 +80,28 @@ class ServerEvent:
     RUN_FINISHED: Final = "run_finished"
     RUN_SNAPSHOT: Final = "run_snapshot"
     ERROR: Final = "error"
+    CONVERSATION_LIST: Final = "conversation_list"
+    CONVERSATION: Final = "conversation"
+    CONVERSATION_CHANGED: Final = "conversation_changed"
+    CONVERSATION_DELETED: Final = "conversation_deleted"
 
 
 # -- OpenAI-format messages ------------------------------------------------------
 
 Role = Literal["system", "developer", "user", "assistant", "tool", "function"]
 RunStatus = Literal["running", "done", "stopped", "error"]
-ErrorCode = Literal["invalid_payload", "unknown_event", "busy", "not_found", "limit"]
+ErrorCode = Literal[
+    "invalid_payload", "unknown_event", "busy", "not_found", "limit", "outdated", "store"
+]
+#: Where conversations are kept: the tab's localStorage, or the server's store.
+HistoryMode = Literal["browser", "server"]
+#: A kept message's state: ``incomplete`` is a reply cut by a crash (its last checkpoint).
+StoredStatus = Literal["done", "incomplete", "stopped", "error"]
 
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 MessageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+#: A conversation's title as a user may set it.
+Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
 class _Model(BaseModel):
@@ -218,10 +253,19 @@ class ConversationMessage(_Model):
 
 
 class SendMessage(_Model):
-    """Ask the server to run the handler on a whole conversation."""
+    """Ask the server to answer a new user message.
+
+    Browser history: ``messages`` is the whole branch, ending with the new
+    message. Server history: ``messages`` is the new user message alone and
+    ``parent_id`` the message it follows (None: the first of a conversation);
+    the server builds the rest from its store. A conversation id the user has
+    not used yet starts a new conversation (with the configured initial
+    messages, ids ``init-0``, ``init-1``, ...).
+    """
 
     conversation_id: ConversationId
     messages: list[ConversationMessage] = Field(min_length=1)
+    parent_id: MessageId | None = None
 
 
 class Stop(_Model):
@@ -234,6 +278,76 @@ class Resume(_Model):
     """After a (re)connect: ask for the conversation's in-flight or last reply."""
 
     conversation_id: ConversationId
+
+
+class Regenerate(_Model):
+    """Server history: answer ``parent_id`` again; the new reply is a sibling of the old."""
+
+    conversation_id: ConversationId
+    parent_id: MessageId
+
+
+class ListCursor(_Model):
+    """Where a page of the conversation list ends: the last item's time and id."""
+
+    updated_at: float
+    conversation_id: ConversationId
+
+
+class ListConversations(_Model):
+    """Server history: a page of the user's conversations, newest first.
+
+    ``query`` searches titles and message text; ``before`` is the ``next`` of
+    the previous page.
+    """
+
+    query: str = Field(default="", max_length=200)
+    before: ListCursor | None = None
+    limit: int = Field(default=30, ge=1, le=100)
+
+
+class OpenConversation(_Model):
+    """Server history: ask for a conversation's messages (answered by ``conversation``).
+
+    If a reply is running in it, the tab is attached to it too (a
+    ``run_snapshot`` and live deltas follow).
+    """
+
+    conversation_id: ConversationId
+
+
+class RenameConversation(_Model):
+    """Give a conversation a title."""
+
+    conversation_id: ConversationId
+    title: Title
+
+
+class DeleteConversation(_Model):
+    """Remove a conversation and every one of its messages."""
+
+    conversation_id: ConversationId
+
+
+class ImportConversation(_Model):
+    """Server history: keep OpenAI-format messages as a new conversation of the user.
+
+    Used for a JSON file the user imports and for the conversations a browser
+    kept before the server did (uploaded once). Importing an id the user has
+    already is a no-op that announces it again, so an upload can be retried.
+    """
+
+    conversation_id: ConversationId
+    title: Title | None = None
+    messages: list[ChatMessage] = Field(min_length=1)
+    updated_at: float | None = None
+
+
+class ShareConversation(_Model):
+    """Share a conversation read-only by link (``shared=True``), or revoke its link."""
+
+    conversation_id: ConversationId
+    shared: bool
 
 
 # -- server to client -----------------------------------------------------------
@@ -266,13 +380,20 @@ class UIConfig(_Model):
     image_hosts: list[str]
     messages: list[ChatMessage]
     functions: dict[str, FunctionDisplay]
+    protocol: int = PROTOCOL_VERSION
+    history: HistoryMode = "browser"
 
 
 class RunStarted(_Model):
-    """The handler started for a conversation."""
+    """The handler started for a conversation.
+
+    ``parent_id`` is the message the run answers: the run's first message is its
+    child, and each further message of the run the child of the one before.
+    """
 
     conversation_id: str
     run_id: str
+    parent_id: str | None = None
 
 
 class MessageDelta(_Model):
@@ -319,6 +440,56 @@ class RunSnapshot(_Model):
     messages: list[SnapshotMessage]
 
 
+class ConversationSummary(_Model):
+    """A conversation as the sidebar lists it; ``share_token`` is set while it is shared."""
+
+    conversation_id: str
+    title: str
+    updated_at: float
+    share_token: str | None = None
+
+
+class ConversationList(_Model):
+    """A page of the user's conversations, answering ``list_conversations``.
+
+    ``next`` is the cursor of the following page, None on the last.
+    """
+
+    query: str
+    before: ListCursor | None = None
+    items: list[ConversationSummary]
+    next: ListCursor | None = None
+
+
+class StoredMessage(_Model):
+    """A kept message: its id, the message it follows, and the message itself.
+
+    A conversation's messages come in the order they were made, so siblings
+    (versions of one message) are in that order too.
+    """
+
+    id: str
+    parent_id: str | None = None
+    message: dict[str, Any]
+    status: StoredStatus = "done"
+
+
+class StoredConversation(_Model):
+    """A conversation with every message of its tree, answering ``open_conversation``."""
+
+    conversation_id: str
+    title: str
+    updated_at: float
+    share_token: str | None = None
+    messages: list[StoredMessage]
+
+
+class ConversationDeleted(_Model):
+    """A conversation of the user was deleted (in this tab or another)."""
+
+    conversation_id: str
+
+
 class ErrorPayload(_Model):
     """Something the client sent was refused, or a run failed to start."""
 
@@ -332,6 +503,13 @@ CLIENT_PAYLOADS: Final[dict[str, type[BaseModel]]] = {
     ClientEvent.SEND_MESSAGE: SendMessage,
     ClientEvent.STOP: Stop,
     ClientEvent.RESUME: Resume,
+    ClientEvent.REGENERATE: Regenerate,
+    ClientEvent.LIST_CONVERSATIONS: ListConversations,
+    ClientEvent.OPEN_CONVERSATION: OpenConversation,
+    ClientEvent.RENAME_CONVERSATION: RenameConversation,
+    ClientEvent.DELETE_CONVERSATION: DeleteConversation,
+    ClientEvent.IMPORT_CONVERSATION: ImportConversation,
+    ClientEvent.SHARE_CONVERSATION: ShareConversation,
 }
 
 #: Payload model of every server event, for code generation and tests.
@@ -342,6 +520,10 @@ SERVER_PAYLOADS: Final[dict[str, type[BaseModel]]] = {
     ServerEvent.RUN_FINISHED: RunFinished,
     ServerEvent.RUN_SNAPSHOT: RunSnapshot,
     ServerEvent.ERROR: ErrorPayload,
+    ServerEvent.CONVERSATION_LIST: ConversationList,
+    ServerEvent.CONVERSATION: StoredConversation,
+    ServerEvent.CONVERSATION_CHANGED: ConversationSummary,
+    ServerEvent.CONVERSATION_DELETED: ConversationDeleted,
 }
 
 
