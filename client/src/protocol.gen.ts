@@ -167,6 +167,7 @@ export interface ImportConversation {
 export interface ShareConversation {
   conversation_id: string;
   shared: boolean;
+  leaf_id?: string | null;
 }
 
 /** How the browser shows the calls of one function. */

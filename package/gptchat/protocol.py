@@ -344,10 +344,15 @@ class ImportConversation(_Model):
 
 
 class ShareConversation(_Model):
-    """Share a conversation read-only by link (``shared=True``), or revoke its link."""
+    """Share a conversation read-only by link (``shared=True``), or revoke its link.
+
+    The link shows the branch ending at ``leaf_id`` (None: the newest branch) as
+    it is now; later messages, renames and edits do not reach it.
+    """
 
     conversation_id: ConversationId
     shared: bool
+    leaf_id: MessageId | None = None
 
 
 # -- server to client -----------------------------------------------------------
