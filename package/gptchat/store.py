@@ -254,7 +254,10 @@ class Store:
             parsed = make_url(url)
         except ArgumentError as exc:
             raise StoreError(f"not a database URL: {url!r:.200} ({exc})") from exc
-        self.url: str = parsed.set(password=None).render_as_string(hide_password=False)
+        shown = sa.URL.create(
+            parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database
+        )
+        self.url: str = shown.render_as_string(hide_password=False)
         self._sqlite = parsed.get_backend_name() == "sqlite"
         # One connection for an in-memory database (each would be its own), so one at a time.
         self._serial: threading.Lock | None = None
