@@ -10,6 +10,14 @@ from gptchat import ChatApp
 from tests.support import SocketClient, live_server
 
 
+@pytest.fixture(autouse=True)
+def browser_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs without a history store unless it gives one: the suite tests
+    browser-kept history, and no test (nor a server process it starts, which inherits
+    the environment) writes to the real data folder."""
+    monkeypatch.setenv("GPTCHAT_STORE", "none")
+
+
 @pytest.fixture
 def chat() -> ChatApp:
     """A fresh app with no coalescing delay, so tests run fast."""

@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 
 from gptchat import ChatApp
 from gptchat._run_log import Messages, apply_delta_event, finished_messages
+from gptchat.protocol import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -67,6 +68,9 @@ class SocketClient:
         url: str,
         client_key: str | None = "test-client-key-0123456789",
         transport: str = "websocket",
+        *,
+        protocol: int | None = PROTOCOL_VERSION,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.events: list[tuple[str, Any]] = []
         #: Set when the server closed the connection: a wait then fails at once.
@@ -95,8 +99,14 @@ class SocketClient:
             return trigger(event, *args, **kwargs)
 
         self.sio.eio._trigger_event = in_order
-        auth = {"client": client_key} if client_key else None
-        self.sio.connect(url, transports=[transport], auth=auth, wait_timeout=5)
+        auth: dict[str, Any] = {}
+        if client_key:
+            auth["client"] = client_key
+        if protocol is not None:
+            auth["protocol"] = protocol
+        self.sio.connect(
+            url, transports=[transport], auth=auth or None, headers=headers or {}, wait_timeout=5
+        )
 
     def emit(self, event: str, data: Any) -> None:
         self.sio.emit(event, data)
@@ -247,7 +257,8 @@ class RawSocket:
             return
         opened = self.ws.recv()
         assert opened.startswith("0"), opened
-        payload = json.dumps(auth if auth is not None else {"client": "raw-client-0123456789ab"})
+        default = {"client": "raw-client-0123456789ab", "protocol": PROTOCOL_VERSION}
+        payload = json.dumps(auth if auth is not None else default)
         self.ws.send("40" + payload)
         self._early: list[str] = []  # events the server sends from its connect handler
         while True:
