@@ -111,6 +111,10 @@ def test_a_reply_is_checkpointed_while_it_streams_and_kept_whole_at_its_end(
                 gate.set()
                 assert tab.wait_event("run_finished")["status"] == "done"
                 (reply,) = reply_of(tab, run_id).values()
+                # The final write follows run_finished; the tab hears of it.
+                tab.wait_for(
+                    lambda ev: ev[-1][0] == "conversation_changed" and ev[-2][0] == "run_finished"
+                )
             finally:
                 tab.close()
         rows = kept(store_url, "local", CID)
@@ -252,9 +256,12 @@ def test_fifty_replies_at_once_into_one_sqlite_file(
             for n in range(10):
                 for i, tab in enumerate(tabs):
                     send_one(tab, f"fifty-conv-{i:02d}-{n:02d}", "u1", f"question {i}/{n}")
-            for tab in tabs:
+            for i, tab in enumerate(tabs):
                 finished = wait_count(tab, "run_finished", 10, timeout=60)
                 assert {d["status"] for d in finished} == {"done"}
+                for n in range(10):
+                    run = chat.server.runs.get(f"fifty-conv-{i:02d}-{n:02d}", "local")
+                    assert run is not None and run.kept.wait(10)
                 assert tab.named("error") == []
         finally:
             for tab in tabs:
