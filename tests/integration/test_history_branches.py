@@ -254,6 +254,7 @@ def test_without_a_store_the_browser_keeps_the_history_as_before(chat: ChatApp) 
     @chat.handle_send_message
     def handler(messages: list[dict[str, Any]]) -> str:
         seen.append(messages)
+        chat.set_title("Named by the handler")
         return "fine"
 
     assert chat.store is None
@@ -267,6 +268,9 @@ def test_without_a_store_the_browser_keeps_the_history_as_before(chat: ChatApp) 
             tab.emit("send_message", {"conversation_id": CID, "messages": branch})
             assert tab.wait_event("run_finished")["status"] == "done"
             assert tab.named("run_started")[0]["parent_id"] == "u0"
+            # The browser keeps the title: only this tab hears of it.
+            (changed,) = tab.named("conversation_changed")
+            assert (changed["conversation_id"], changed["title"]) == (CID, "Named by the handler")
             tab.emit("regenerate", {"conversation_id": CID, "parent_id": "u0"})
             tab.emit("open_conversation", {"conversation_id": CID})
             tab.emit("rename_conversation", {"conversation_id": CID, "title": "x"})

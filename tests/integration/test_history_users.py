@@ -43,6 +43,7 @@ def seen(hchat: ChatApp, gate: threading.Event) -> list[list[dict[str, Any]]]:
     @hchat.handle_send_message
     def handler(messages: list[dict[str, Any]]) -> None:
         calls.append(messages)
+        assert hchat.context().user_id == "alice"  # only alice gets replies in these tests
         text = messages[-1]["content"]
         mid = hchat.new_id()
         hchat.update_message({"role": "assistant", "content": "Re: "}, id=mid)
