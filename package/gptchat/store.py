@@ -34,6 +34,8 @@ from typing import Any, Final
 import platformdirs
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
 from sqlalchemy.pool import StaticPool
@@ -164,6 +166,11 @@ def _check_id(kind: str, value: object) -> str:
     return value
 
 
+def _check_owner(owner: object) -> None:
+    if not isinstance(owner, str) or not 0 < len(owner) <= 255:
+        raise ValueError(f"an owner must be a string of 1 to 255 characters, not {owner!r:.80}")
+
+
 def _check_message(message: object) -> dict[str, Any]:
     if not isinstance(message, dict) or message.get("role") not in _ROLES:
         raise ValueError(f"a message must be a dict with a role of {sorted(_ROLES)}")
@@ -258,7 +265,12 @@ class Store:
             parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database
         )
         self.url: str = shown.render_as_string(hide_password=False)
-        self._sqlite = parsed.get_backend_name() == "sqlite"
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise StoreError(
+                f"the history store runs on SQLite or Postgres, not {backend!r} ({self.url})"
+            )
+        self._sqlite = backend == "sqlite"
         # One connection for an in-memory database (each would be its own), so one at a time.
         self._serial: threading.Lock | None = None
         self._engine = self._create_engine(parsed)
@@ -408,11 +420,11 @@ class Store:
             store.start("alice", "conv-0001", [{"role": "system", "content": "Be brief."}])
         """
         _check_id("a conversation id", conversation_id)
+        _check_owner(owner)
         chain = [(f"init-{i}", _check_message(m)) for i, m in enumerate(initial)]
         with self._write() as conn:
-            if self._claim(conn, owner, conversation_id):
-                now = time.time()
-                self._insert_conversation(conn, owner, conversation_id, DEFAULT_TITLE, now)
+            now = time.time()
+            if self._create(conn, owner, conversation_id, now):
                 self._upsert_chain(conn, conversation_id, None, chain, "done", now)
             return self._require_summary(conn, owner, conversation_id)
 
@@ -534,14 +546,14 @@ class Store:
             store.import_messages("alice", "conv-0002", [{"role": "user", "content": "Hi"}])
         """
         _check_id("a conversation id", conversation_id)
+        _check_owner(owner)
         if not messages:
             raise ValueError("an import needs at least one message")
         chain = [(secrets.token_urlsafe(9), _check_message(m)) for m in messages]
         given = _check_title(title) if title is not None else None
         with self._write() as conn:
-            if self._claim(conn, owner, conversation_id):
-                at = time.time() if updated_at is None else float(updated_at)
-                self._insert_conversation(conn, owner, conversation_id, DEFAULT_TITLE, at)
+            at = time.time() if updated_at is None else float(updated_at)
+            if self._create(conn, owner, conversation_id, at):
                 self._upsert_chain(conn, conversation_id, None, chain, "done", at)
                 if given is not None:
                     self._set_title(conn, conversation_id, given, "set")
@@ -685,6 +697,8 @@ class Store:
             )
         if "disk is full" in low or "no space left" in low:
             return StoreError(f"the disk of {where} is full: free some space ({reason})")
+        if "unable to open" in low:
+            return StoreError(f"cannot open {where}: check its folder exists and may be written")
         if exc.connection_invalidated or "connect" in low:
             return StoreError(f"cannot reach {where}: {reason}")
         return StoreError(f"{where} failed: {reason}")
@@ -726,17 +740,6 @@ class Store:
         stmt = sa.select(C.c.id).where(C.c.id == conversation_id, C.c.owner == owner)
         return conn.execute(stmt.with_for_update() if lock else stmt).first() is not None
 
-    def _claim(self, conn: sa.Connection, owner: str, conversation_id: str) -> bool:
-        """Whether the id is free (the caller creates it); False if the owner has it."""
-        found = conn.execute(
-            sa.select(C.c.owner).where(C.c.id == conversation_id).with_for_update()
-        ).scalar()
-        if found is None:
-            return True
-        if found != owner:
-            raise PermissionError(f"conversation {conversation_id!r} belongs to another user")
-        return False
-
     def _lock_owned(self, conn: sa.Connection, owner: str, conversation_id: str) -> str:
         """Lock the owner's conversation for this transaction; its title kind."""
         kind = conn.execute(
@@ -762,20 +765,36 @@ class Store:
         ).all()
         return {r.id: r.parent_id for r in rows}
 
-    def _insert_conversation(
-        self, conn: sa.Connection, owner: str, conversation_id: str, title: str, at: float
-    ) -> None:
-        conn.execute(
-            sa.insert(C).values(
+    def _create(self, conn: sa.Connection, owner: str, conversation_id: str, at: float) -> bool:
+        """Create the conversation if the id is free; False if the owner has it already.
+
+        :raises PermissionError: another owner has the id.
+        """
+        insert = sqlite_insert if self._sqlite else postgresql_insert
+        # ON CONFLICT: two tabs starting one conversation at once on Postgres, where no row
+        # lock can be taken on a row that does not exist yet.
+        created = conn.execute(
+            insert(C)
+            .values(
                 id=conversation_id,
                 owner=owner,
-                title=title,
-                title_search=title.lower(),
+                title=DEFAULT_TITLE,
+                title_search=DEFAULT_TITLE.lower(),
                 title_kind="default",
                 created_at=at,
                 updated_at=at,
             )
-        )
+            .on_conflict_do_nothing(index_elements=[C.c.id])
+            .returning(C.c.id)
+        ).first()
+        if created is not None:
+            return True
+        found = conn.execute(
+            sa.select(C.c.owner).where(C.c.id == conversation_id).with_for_update()
+        ).scalar()
+        if found != owner:
+            raise PermissionError(f"conversation {conversation_id!r} belongs to another user")
+        return False
 
     def _insert_message(
         self,
