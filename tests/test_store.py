@@ -130,6 +130,7 @@ def test_search_titles_and_message_text_case_insensitively(store: Store) -> None
     chat(store, "alice", "conv-trip", "Plan a TRIP to Lyon", "Sure")
     chat(store, "alice", "conv-math", "What is 50% of 8?", "It is 4, see ÉCOLE_notes")
     chat(store, "alice", "conv-plain", "What is 50 of 8?", "A bad question")
+    chat(store, "alice", "conv-path", "Open C:\\Temp\\x", "done")
     chat(store, "bob", "conv-bob", "trip for bob", "ok")
     store.set_title("alice", "conv-plain", "Ünïcode Title")
 
@@ -144,6 +145,8 @@ def test_search_titles_and_message_text_case_insensitively(store: Store) -> None
     assert found("e_n") == {"conv-math"}  # _ is a character
     assert found("ünïCODE") == {"conv-plain"}  # a set title
     assert found("nothing like this") == set()
+    assert found("c:\\temp\\") == {"conv-path"}  # the escape character itself is literal
+    assert found("\\%") == set()
     assert found("what is") == {"conv-math", "conv-plain"}
     page = store.conversations("alice", query="what is", limit=1)
     assert page.next is not None
@@ -419,6 +422,27 @@ def test_fifty_threads_write_one_database_at_once(url: str, store: Store) -> Non
         )
     assert sum(len(store.conversations(f"user-{u}", limit=100).items) for u in range(5)) == 50
     assert [s.id for s in store.conversations("racer").items] == ["conv-race"]
+
+
+def test_an_in_memory_store_is_one_database_for_every_thread() -> None:
+    store = Store("sqlite://")
+    store.start("alice", "conv-1")
+    threads = [
+        threading.Thread(
+            target=store.save_run,
+            args=("alice", "conv-1", None, [(f"r{n}", assistant(f"reply {n}"))], "done"),
+        )
+        for n in range(10)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    conv = store.get("alice", "conv-1")
+    assert conv is not None and sorted(n.id for n in conv.messages) == sorted(
+        f"r{n}" for n in range(10)
+    )
+    store.close()
 
 
 def test_a_file_that_is_not_a_database(tmp_path: Path) -> None:

@@ -25,7 +25,7 @@ import json
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,28 +33,50 @@ from typing import Any, Final
 
 import platformdirs
 import sqlalchemy as sa
-from sqlalchemy import event
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
-from . import _schema
+from . import _database, _schema
+from ._history import (
+    AUTO_TITLE_LENGTH,
+    STATUSES,
+    TITLE_MAX,
+    auto_title,
+    branch_to,
+    check_id,
+    check_message,
+    check_owner,
+    check_status,
+    check_title,
+    dump,
+    like,
+    message_text,
+    newest_leaf_of,
+)
 from ._schema import conversations as C
 from ._schema import messages as M
 from ._schema import shares as S
 
+__all__ = [
+    "AUTO_TITLE_LENGTH",
+    "DEFAULT_TITLE",
+    "STATUSES",
+    "TITLE_MAX",
+    "Conversation",
+    "Node",
+    "Page",
+    "SchemaError",
+    "Shared",
+    "Store",
+    "StoreError",
+    "Summary",
+    "auto_title",
+    "message_text",
+]
+
 DEFAULT_TITLE: Final = "New chat"
-#: The longest title :meth:`Store.set_title` keeps.
-TITLE_MAX: Final = 200
-#: The length of an automatic title, before its "…".
-AUTO_TITLE_LENGTH: Final = 60
-#: The states a kept message may be in: ``incomplete`` is a reply cut by a crash.
-STATUSES: Final = frozenset({"done", "incomplete", "stopped", "error"})
-_ID_MAX: Final = 64
-_ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
-_SQLITE_BUSY_MS: Final = 30_000
 
 
 class StoreError(Exception):
@@ -116,125 +138,10 @@ class Shared:
     shared_at: float
 
 
-def message_text(message: Mapping[str, Any]) -> str:
-    """The text of a message: its string content, or its text parts joined by newlines.
-
-    Example::
-
-        message_text({"role": "user", "content": [{"type": "text", "text": "Hi"}]})  # "Hi"
-    """
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = [
-            part["text"]
-            for part in content
-            if isinstance(part, dict) and part.get("type") == "text"
-            if isinstance(part.get("text"), str)
-        ]
-        return "\n".join(texts)
-    return ""
-
-
-def auto_title(message: Mapping[str, Any]) -> str | None:
-    """The title a user message gives: its first 60 characters, whitespace folded.
-
-    Example::
-
-        auto_title({"role": "user", "content": "  Plan   a trip "})  # "Plan a trip"
-    """
-    if message.get("role") != "user":
-        return None
-    text = " ".join(message_text(message).split())
-    if not text:
-        return None
-    if len(text) > AUTO_TITLE_LENGTH:
-        return text[:AUTO_TITLE_LENGTH].rstrip() + "…"
-    return text
-
-
-def _like(query: str) -> str:
-    # Escape LIKE's wildcards so "%" and "_" match themselves.
-    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _check_id(kind: str, value: object) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= _ID_MAX:
-        raise ValueError(f"{kind} must be a string of 1 to {_ID_MAX} characters, not {value!r:.80}")
-    return value
-
-
-def _check_owner(owner: object) -> None:
-    if not isinstance(owner, str) or not 0 < len(owner) <= 255:
-        raise ValueError(f"an owner must be a string of 1 to 255 characters, not {owner!r:.80}")
-
-
-def _check_message(message: object) -> dict[str, Any]:
-    if not isinstance(message, dict) or message.get("role") not in _ROLES:
-        raise ValueError(f"a message must be a dict with a role of {sorted(_ROLES)}")
-    return message
-
-
-def _dump(message: Mapping[str, Any]) -> str:
-    try:
-        return json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"a message must be JSON-serializable: {exc}") from exc
-
-
-def _check_status(status: str) -> str:
-    if status not in STATUSES:
-        raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r:.40}")
-    return status
-
-
-def _check_title(title: str) -> str:
-    folded = " ".join(title.split()) if isinstance(title, str) else ""
-    if not folded:
-        raise ValueError("a title must have some text")
-    if len(folded) > TITLE_MAX:
-        raise ValueError(f"a title may have at most {TITLE_MAX} characters, not {len(folded)}")
-    return folded
-
-
 def _reason(exc: SQLAlchemyError) -> str:
     # The driver's own words, first line only: SQLAlchemy appends the SQL and a link.
     orig = getattr(exc, "orig", None) or exc
     return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-
-
-def _branch(nodes: Sequence[Node], leaf_id: str) -> list[Node] | None:
-    """The nodes from the root down to ``leaf_id``; None if it is not among them."""
-    by_id = {n.id: n for n in nodes}
-    node = by_id.get(leaf_id)
-    if node is None:
-        return None
-    branch = [node]
-    while node.parent_id is not None and len(branch) <= len(by_id):  # bound: a cycle
-        parent = by_id.get(node.parent_id)
-        if parent is None:
-            break
-        branch.append(parent)
-        node = parent
-    branch.reverse()
-    return branch
-
-
-def _newest_leaf(nodes: Sequence[Any]) -> str | None:
-    """From the newest of ``nodes`` (id, parent_id; creation order), its newest children down."""
-    if not nodes:
-        return None
-    newest_child: dict[str | None, str] = {}
-    for node in nodes:  # in creation order: the last one written per parent wins
-        newest_child[node.parent_id] = node.id
-    leaf: str = nodes[-1].id
-    for _ in nodes:
-        if leaf not in newest_child:
-            break
-        leaf = newest_child[leaf]
-    return leaf
 
 
 class Store:
@@ -272,8 +179,12 @@ class Store:
             )
         self._sqlite = backend == "sqlite"
         # One connection for an in-memory database (each would be its own), so one at a time.
-        self._serial: threading.Lock | None = None
-        self._engine = self._create_engine(parsed)
+        self._serial = threading.Lock() if self._sqlite and _database.is_memory(parsed) else None
+        try:
+            self._engine = _database.create_engine(parsed)
+        except OSError as exc:
+            folder = _database.sqlite_file(parsed).parent
+            raise StoreError(f"cannot create the folder {folder} of the history: {exc}") from exc
         try:
             self._open()
         except BaseException:
@@ -329,7 +240,7 @@ class Store:
                 sa.or_(C.c.updated_at < at, sa.and_(C.c.updated_at == at, C.c.id < cid))
             )
         if query:
-            pattern = _like(query)
+            pattern = like(query)
             in_text = (
                 sa.select(M.c.seq)
                 .where(M.c.conversation_id == C.c.id, M.c.text.like(pattern, escape="\\"))
@@ -379,7 +290,7 @@ class Store:
         with self._read() as conn:
             if not self._owns(conn, owner, conversation_id):
                 return None
-            return _branch(self._nodes(conn, conversation_id), leaf_id)
+            return branch_to(self._nodes(conn, conversation_id), leaf_id)
 
     def newest_leaf(self, owner: str, conversation_id: str) -> str | None:
         """The end of the newest branch: from the newest message, its newest children down.
@@ -394,7 +305,7 @@ class Store:
                 .where(M.c.conversation_id == conversation_id)
                 .order_by(M.c.seq)
             ).all()
-        return _newest_leaf(rows)
+        return newest_leaf_of(rows)
 
     def shared(self, token: str) -> Shared | None:
         """What the share link ``token`` shows, None if there is no such link."""
@@ -419,9 +330,9 @@ class Store:
 
             store.start("alice", "conv-0001", [{"role": "system", "content": "Be brief."}])
         """
-        _check_id("a conversation id", conversation_id)
-        _check_owner(owner)
-        chain = [(f"init-{i}", _check_message(m)) for i, m in enumerate(initial)]
+        check_id("a conversation id", conversation_id)
+        check_owner(owner)
+        chain = [(f"init-{i}", check_message(m)) for i, m in enumerate(initial)]
         with self._write() as conn:
             now = time.time()
             if self._create(conn, owner, conversation_id, now):
@@ -448,9 +359,9 @@ class Store:
 
             store.add_message("alice", "conv-0001", "m2", "m1", {"role": "user", "content": "Hi"})
         """
-        _check_id("a message id", message_id)
-        _check_message(message)
-        _check_status(status)
+        check_id("a message id", message_id)
+        check_message(message)
+        check_status(status)
         with self._write() as conn:
             title_kind = self._lock_owned(conn, owner, conversation_id)
             known = self._existing(conn, conversation_id, [message_id, parent_id])
@@ -484,8 +395,8 @@ class Store:
             store.save_run("alice", "conv-0001", "m1", [("r1", reply_so_far)], "incomplete")
             store.save_run("alice", "conv-0001", "m1", [("r1", reply)], "done")
         """
-        chain = [(_check_id("a message id", mid), _check_message(m)) for mid, m in messages]
-        _check_status(status)
+        chain = [(check_id("a message id", mid), check_message(m)) for mid, m in messages]
+        check_status(status)
         with self._write() as conn:
             title_kind = self._lock_owned(conn, owner, conversation_id)
             if parent_id is not None and not self._existing(conn, conversation_id, [parent_id]):
@@ -501,7 +412,7 @@ class Store:
         :returns: None if the owner has no such conversation.
         :raises ValueError: an empty title or one over :data:`TITLE_MAX` characters.
         """
-        title = _check_title(title)
+        title = check_title(title)
         with self._write() as conn:
             done = conn.execute(
                 sa.update(C)
@@ -545,12 +456,12 @@ class Store:
 
             store.import_messages("alice", "conv-0002", [{"role": "user", "content": "Hi"}])
         """
-        _check_id("a conversation id", conversation_id)
-        _check_owner(owner)
+        check_id("a conversation id", conversation_id)
+        check_owner(owner)
         if not messages:
             raise ValueError("an import needs at least one message")
-        chain = [(secrets.token_urlsafe(9), _check_message(m)) for m in messages]
-        given = _check_title(title) if title is not None else None
+        chain = [(secrets.token_urlsafe(9), check_message(m)) for m in messages]
+        given = check_title(title) if title is not None else None
         with self._write() as conn:
             at = time.time() if updated_at is None else float(updated_at)
             if self._create(conn, owner, conversation_id, at):
@@ -579,9 +490,9 @@ class Store:
             if head is None:
                 return None
             nodes = self._nodes(conn, conversation_id)
-            leaf = leaf_id if leaf_id is not None else _newest_leaf(nodes)
-            branch = _branch(nodes, leaf) if leaf is not None else []
-            if branch is None:
+            leaf = leaf_id if leaf_id is not None else newest_leaf_of(nodes)
+            shown = branch_to(nodes, leaf) if leaf is not None else []
+            if shown is None:
                 raise ValueError(f"message {leaf!r:.80} is not in this conversation")
             token = secrets.token_urlsafe(24)
             conn.execute(sa.delete(S).where(S.c.conversation_id == conversation_id))
@@ -590,7 +501,7 @@ class Store:
                     token=token,
                     conversation_id=conversation_id,
                     title=head.title,
-                    messages=json.dumps([n.message for n in branch], ensure_ascii=False),
+                    messages=json.dumps([n.message for n in shown], ensure_ascii=False),
                     shared_at=time.time(),
                 )
             )
@@ -605,57 +516,6 @@ class Store:
             return done.rowcount > 0
 
     # -- internals ----------------------------------------------------------------
-
-    def _create_engine(self, url: sa.URL) -> sa.Engine:
-        if not self._sqlite:
-            return sa.create_engine(url, pool_pre_ping=True)
-        database = url.database or ""
-        memory = database in ("", ":memory:") or "mode=memory" in str(url)
-        if memory:
-            self._serial = threading.Lock()
-            engine = sa.create_engine(
-                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
-            )
-        else:
-            file = database.removeprefix("file:").split("?", 1)[0]
-            try:
-                Path(file).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(f"cannot create the folder of {file}: {exc}") from exc
-            engine = sa.create_engine(
-                url,
-                connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_MS / 1000},
-                pool_size=8,
-                max_overflow=16,
-                pool_timeout=120,
-            )
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            # We issue BEGIN ourselves (below): the driver's implicit one is deferred, and a
-            # deferred reader that then writes gets "database is locked" at once, whatever
-            # the busy timeout.
-            dbapi_conn.isolation_level = None
-            cursor = dbapi_conn.cursor()
-            try:
-                cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
-                cursor.execute("PRAGMA foreign_keys = ON")
-                if not memory:
-                    try:
-                        cursor.execute("PRAGMA journal_mode = WAL")
-                    except Exception as exc:  # a read-only file: reads still work
-                        if "readonly" not in str(exc):
-                            raise
-                    cursor.execute("PRAGMA synchronous = NORMAL")
-            finally:
-                cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: sa.Connection) -> None:
-            write = conn.get_execution_options().get("gptchat_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-        return engine
 
     def _open(self) -> None:
         try:
@@ -712,7 +572,7 @@ class Store:
     def _write(self) -> Iterator[sa.Connection]:
         with (
             self._guard(),
-            self._engine.connect().execution_options(gptchat_write=True) as conn,
+            self._engine.connect().execution_options(**_database.WRITE) as conn,
             conn.begin(),
         ):
             yield conn
@@ -811,7 +671,7 @@ class Store:
                 conversation_id=conversation_id,
                 id=message_id,
                 parent_id=parent_id,
-                message=_dump(message),
+                message=dump(message),
                 text=message_text(message).lower(),
                 status=status,
                 created_at=at,
@@ -841,7 +701,7 @@ class Store:
                     sa.update(M)
                     .where(M.c.conversation_id == conversation_id, M.c.id == mid)
                     .values(
-                        message=_dump(message), text=message_text(message).lower(), status=status
+                        message=dump(message), text=message_text(message).lower(), status=status
                     )
                 )
             parent = mid
