@@ -320,6 +320,10 @@ def test_import_round_trips_openai_messages(store: Store) -> None:
     nodes = store.path("alice", "conv-imp", leaf)
     assert nodes is not None
     assert [n.message for n in nodes] == messages
+    assert store.export("alice", "conv-imp") == messages
+    assert store.export("alice", "conv-imp", nodes[1].id) == messages[:2]
+    assert store.export("alice", "conv-imp", "unknown") is None
+    assert store.export("bob", "conv-imp") is None
     assert len({n.id for n in nodes}) == len(messages)
     assert json.loads(json.dumps([n.message for n in nodes])) == messages
     again = store.import_messages("alice", "conv-imp", [user("other")], title="Other")
@@ -557,6 +561,25 @@ def test_a_read_only_database_fails_writes_clearly(tmp_path: Path) -> None:
     assert str(path) in str(caught.value)
     with pytest.raises(StoreError, match="read-only"):
         store.start("alice", "conv-2")
+    store.close()
+
+
+def test_a_full_database_fails_writes_clearly_and_keeps_what_it_had(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'full.db'}")
+    chat(store, "alice", "conv-1", "kept")
+
+    # A full disk, as SQLite sees it: no page may be added past the file's current size.
+    def cap(dbapi_conn: Any, _record: Any) -> None:
+        size = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_conn.execute(f"PRAGMA max_page_count = {size}")
+
+    sa.event.listen(store._engine, "connect", cap)
+    store._engine.dispose()
+    with pytest.raises(StoreError, match="full") as caught:
+        store.add_message("alice", "conv-1", "m1", "m0", assistant("x" * 1_000_000))
+    assert str(tmp_path / "full.db") in str(caught.value)
+    conv = store.get("alice", "conv-1")
+    assert conv is not None and [n.id for n in conv.messages] == ["m0"]
     store.close()
 
 

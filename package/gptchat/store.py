@@ -307,6 +307,29 @@ class Store:
             ).all()
         return newest_leaf_of(rows)
 
+    def export(
+        self, owner: str, conversation_id: str, leaf_id: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        """The branch ending at ``leaf_id`` (None: the newest) as OpenAI messages.
+
+        Exactly what ``messages=`` of the OpenAI API takes, and what
+        :meth:`import_messages` takes back. None if the owner has no such
+        conversation or message.
+
+        Example::
+
+            json.dumps(store.export("alice", "conv-0001"))
+        """
+        with self._read() as conn:
+            if not self._owns(conn, owner, conversation_id):
+                return None
+            nodes = self._nodes(conn, conversation_id)
+        leaf = leaf_id if leaf_id is not None else newest_leaf_of(nodes)
+        if leaf is None:
+            return []
+        shown = branch_to(nodes, leaf)
+        return None if shown is None else [n.message for n in shown]
+
     def shared(self, token: str) -> Shared | None:
         """What the share link ``token`` shows, None if there is no such link."""
         with self._read() as conn:
