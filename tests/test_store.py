@@ -256,6 +256,10 @@ def test_save_run_refuses_an_id_under_another_parent_and_keeps_nothing(
         store.save_run("alice", "conv-1", "nope", [("new", assistant("x"))], "done")
     with pytest.raises(ValueError, match="status"):
         store.save_run("alice", "conv-1", "m2", [("new", assistant("x"))], "running")
+    with pytest.raises(ValueError, match="differ"):
+        store.save_run("alice", "conv-1", "m2", [("new", assistant("x"))] * 2, "done")
+    with pytest.raises(ValueError, match="differ"):
+        store.save_run("alice", "conv-1", "m2", [("m2", assistant("x"))], "done")
     assert count(url, _schema.messages, "conv-1") == 3  # the transaction rolled back
     assert store.newest_leaf("alice", "conv-1") == "m2"
 
@@ -581,6 +585,15 @@ def test_a_full_database_fails_writes_clearly_and_keeps_what_it_had(tmp_path: Pa
     conv = store.get("alice", "conv-1")
     assert conv is not None and [n.id for n in conv.messages] == ["m0"]
     store.close()
+
+
+def test_a_bad_url_is_named_without_its_password() -> None:
+    with pytest.raises(StoreError, match="not a database URL") as caught:
+        Store("user:hunter2@host/db")
+    assert "hunter2" not in str(caught.value)
+    with pytest.raises(StoreError, match="SQLite or Postgres") as caught:
+        Store("mysql://user:hunter2@127.0.0.1/db")
+    assert "hunter2" not in str(caught.value)
 
 
 def test_default_url_is_in_the_user_data_folder(

@@ -22,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
@@ -167,7 +168,11 @@ class Store:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
-            raise StoreError(f"not a database URL: {url!r:.200} ({exc})") from exc
+            shown_raw = re.sub(r"([^/@:]*):[^/@]*@", r"\1:***@", str(url))[:200]  # never a password
+            raise StoreError(
+                f"not a database URL: {shown_raw!r} (expected sqlite:///path/to/file.db or "
+                "postgresql+psycopg://user@host/db)"
+            ) from exc
         shown = sa.URL.create(
             parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database
         )
@@ -420,6 +425,9 @@ class Store:
         """
         chain = [(check_id("a message id", mid), check_message(m)) for mid, m in messages]
         check_status(status)
+        ids = [mid for mid, _ in chain]
+        if len(set(ids)) != len(ids) or parent_id in ids:
+            raise ValueError("a run's message ids must differ from each other and from its parent")
         with self._write() as conn:
             title_kind = self._lock_owned(conn, owner, conversation_id)
             if parent_id is not None and not self._existing(conn, conversation_id, [parent_id]):
