@@ -37,7 +37,8 @@ sys.path[:0] = [str(ROOT), str(ROOT / "package")]
 import sqlalchemy as sa  # noqa: E402
 
 from gptchat import _schema  # noqa: E402
-from gptchat.store import Store, auto_title, message_text  # noqa: E402
+from gptchat._history import search_text  # noqa: E402
+from gptchat.store import Store, auto_title  # noqa: E402
 
 OWNER = "bench-owner"
 OTHER = "bench-other"
@@ -83,7 +84,7 @@ def fill(url: str, conversations: int, others: int, per: int, seed: int = 7) -> 
                     "id": f"m{i}",
                     "parent_id": parent,
                     "message": json.dumps(message),
-                    "text": message_text(message).lower(),
+                    "text": search_text(message),
                     "status": "done",
                     "created_at": at,
                 }

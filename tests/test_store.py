@@ -342,6 +342,21 @@ def test_import_round_trips_openai_messages(store: Store) -> None:
     assert store.get("alice", "conv-imp3") is None
 
 
+def test_nul_and_lone_surrogates_are_kept_or_refused_clearly(store: Store) -> None:
+    odd = [user("nul \x00 here and a lone \ud800 surrogate"), assistant("ok \x00")]
+    summary = store.import_messages("alice", "conv-odd", odd)
+    assert summary.title == "nul here and a lone ? surrogate"
+    assert store.export("alice", "conv-odd") == odd  # the messages themselves, exactly
+    assert [s.id for s in store.conversations("alice", query="lone \ud800").items] == ["conv-odd"]
+    assert store.conversations("alice", query="\x00").items  # matches everything, no error
+    renamed = store.set_title("alice", "conv-odd", "a\x00b")
+    assert renamed is not None and renamed.title == "ab"
+    with pytest.raises(ValueError, match="owner"):
+        store.start("eve\x00", "conv-eve")
+    with pytest.raises(ValueError, match="message id"):
+        store.add_message("alice", "conv-odd", "m\x00", None, user("x"))
+
+
 def test_share_is_a_snapshot_and_unshare_revokes(store: Store) -> None:
     chat(store, "alice", "conv-1", "first", "reply")
     store.add_message("alice", "conv-1", "m1b", "m0", assistant("other reply"))

@@ -32,6 +32,22 @@ class _Linked(Protocol):
 _N = TypeVar("_N", bound=_Linked)
 
 
+def plain(text: str) -> str:
+    """``text`` as every database stores it: no NUL (Postgres refuses it), valid UTF-8.
+
+    Example::
+
+        plain("a\x00b\ud800")  # "ab?"
+    """
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate, e.g. from "\ud800" in JSON
+        text = text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
 def message_text(message: Mapping[str, Any]) -> str:
     """The text of a message: its string content, or its text parts joined by newlines.
 
@@ -53,6 +69,11 @@ def message_text(message: Mapping[str, Any]) -> str:
     return ""
 
 
+def search_text(message: Mapping[str, Any]) -> str:
+    """What the search reads of a message: its text, plain and lowercased."""
+    return plain(message_text(message)).lower()
+
+
 def auto_title(message: Mapping[str, Any]) -> str | None:
     """The title a user message gives: its first 60 characters, whitespace folded.
 
@@ -62,7 +83,7 @@ def auto_title(message: Mapping[str, Any]) -> str | None:
     """
     if message.get("role") != "user":
         return None
-    text = " ".join(message_text(message).split())
+    text = " ".join(plain(message_text(message)).split())
     if not text:
         return None
     if len(text) > AUTO_TITLE_LENGTH:
@@ -73,20 +94,20 @@ def auto_title(message: Mapping[str, Any]) -> str | None:
 def like(query: str) -> str:
     """A LIKE pattern for ``query`` anywhere, lowercased (the search columns are)."""
     # Escape LIKE's wildcards (with ESCAPE '\\') so "%" and "_" match themselves.
-    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    escaped = plain(query).lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
 def check_id(kind: str, value: object) -> str:
     """``value`` if it is a usable id, else ValueError naming ``kind``."""
-    if not isinstance(value, str) or not 0 < len(value) <= _ID_MAX:
+    if not isinstance(value, str) or not 0 < len(value) <= _ID_MAX or plain(value) != value:
         raise ValueError(f"{kind} must be a string of 1 to {_ID_MAX} characters, not {value!r:.80}")
     return value
 
 
 def check_owner(owner: object) -> None:
     """ValueError unless ``owner`` is a usable owner id."""
-    if not isinstance(owner, str) or not 0 < len(owner) <= 255:
+    if not isinstance(owner, str) or not 0 < len(owner) <= 255 or plain(owner) != owner:
         raise ValueError(f"an owner must be a string of 1 to 255 characters, not {owner!r:.80}")
 
 
@@ -100,9 +121,12 @@ def check_message(message: object) -> dict[str, Any]:
 def dump(message: Mapping[str, Any]) -> str:
     """The message as compact JSON text; ValueError if it is not JSON."""
     try:
-        return json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+        text = json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"a message must be JSON-serializable: {exc}") from exc
+    if plain(text) != text:  # a lone surrogate: \u-escaped, it is kept exactly
+        text = json.dumps(message, ensure_ascii=True, separators=(",", ":"))
+    return text
 
 
 def check_status(status: str) -> str:
@@ -114,7 +138,7 @@ def check_status(status: str) -> str:
 
 def check_title(title: str) -> str:
     """The title with its whitespace folded; ValueError if empty or too long."""
-    folded = " ".join(title.split()) if isinstance(title, str) else ""
+    folded = " ".join(plain(title).split()) if isinstance(title, str) else ""
     if not folded:
         raise ValueError("a title must have some text")
     if len(folded) > TITLE_MAX:

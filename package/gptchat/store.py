@@ -55,6 +55,7 @@ from ._history import (
     like,
     message_text,
     newest_leaf_of,
+    search_text,
 )
 from ._schema import conversations as C
 from ._schema import messages as M
@@ -703,7 +704,7 @@ class Store:
                 id=message_id,
                 parent_id=parent_id,
                 message=dump(message),
-                text=message_text(message).lower(),
+                text=search_text(message),
                 status=status,
                 created_at=at,
             )
@@ -731,9 +732,7 @@ class Store:
                 conn.execute(
                     sa.update(M)
                     .where(M.c.conversation_id == conversation_id, M.c.id == mid)
-                    .values(
-                        message=dump(message), text=message_text(message).lower(), status=status
-                    )
+                    .values(message=dump(message), text=search_text(message), status=status)
                 )
             parent = mid
 
