@@ -553,6 +553,7 @@ class Store:
         try:
             with self._read() as conn:
                 version = _schema.current_version(conn)
+            _schema.refuse_newer(version)  # before any write: a read-only copy says so too
             if version == _schema.LATEST:
                 return
             with self._write() as conn:
