@@ -9,7 +9,7 @@ so both see the same machine load, and the median round of each is kept. With th
 the run is checkpointed every second and kept at its end, as in use; the second, longer
 flood (about 2 s) makes sure checkpoints happen inside the timed span.
 
-Run: ``.venv/bin/python bench/history_stream.py [--tokens 20000 600000] [--rounds 9]``.
+Run: ``.venv/bin/python bench/history_stream.py [--tokens 20000 600000] [--rounds 15]``.
 Prints tokens/s for each and the ratio (the target: SQLite within 5% of ``store=None``).
 """
 
@@ -115,7 +115,7 @@ def compare(n_tokens: int, rounds: int, folder: Path) -> dict[str, Any]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--tokens", type=int, nargs="+", default=[20_000, 600_000])
-    parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--json", type=Path, default=ROOT / "bench" / "results" / "history.json")
     args = parser.parse_args()
     rows = []
