@@ -275,6 +275,9 @@ class History:
             initial = self._initial()
             try:
                 started = self.store.start(user, cid, initial)
+            except PermissionError:  # another user took the id a moment ago
+                self._not_found(sid, cid)
+                return None
             except StoreError as exc:
                 failed = exc
             if parent is None and initial:
@@ -312,6 +315,9 @@ class History:
                 if started is not None:
                     self.changed(user, started)
                 self._emitter.error(sid, "invalid_payload", f"send_message: {exc}", cid)
+                return None
+            except PermissionError:  # deleted a moment ago, in another tab
+                self._not_found(sid, cid)
                 return None
             except StoreError as exc:
                 failed = exc

@@ -14,7 +14,7 @@ import pytest
 
 from gptchat import ChatApp
 from gptchat.protocol import PROTOCOL_VERSION
-from gptchat.store import Store
+from gptchat.store import Store, StoreError
 from tests.support import (
     SocketClient,
     live_server,
@@ -291,3 +291,10 @@ def test_a_store_instance_is_used_as_given(store_url: str) -> None:
         assert chat.store is store
     finally:
         store.close()
+
+
+def test_a_store_that_is_not_one_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match="store must be a database URL"):
+        ChatApp(store=42)  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match="not a database URL"):
+        _ = ChatApp(store="no url at all").store
