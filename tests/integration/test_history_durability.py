@@ -407,3 +407,24 @@ def test_the_default_store_is_in_the_data_folder_and_survives_a_restart(
         finally:
             store.close()
     assert file.is_file()
+
+
+def test_a_sigterm_mid_reply_keeps_it_as_stopped(
+    store_url: str, processes: list[ServerProcess]
+) -> None:
+    first = ServerProcess(store_url)
+    processes.append(first)
+    tab = SocketClient(first.url())
+    try:
+        send_one(tab, CID, "u1", "slow")
+        run_id = tab.wait_event("run_started")["run_id"]
+        wait_count(tab, "message_delta", 5)
+        first.proc.send_signal(signal.SIGTERM)
+        assert first.proc.wait(15) == 0
+        (streamed,) = reply_of(tab, run_id).values()
+    finally:
+        tab.close()
+    rows = kept(store_url, "local", CID)
+    assert [(r[0], r[2]) for r in rows] == [("u1", "done"), (rows[1][0], "stopped")]
+    # All the tab saw, and no more: the final write came after the last delta.
+    assert rows[1][3] == streamed["content"]
