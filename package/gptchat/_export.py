@@ -151,7 +151,7 @@ def to_markdown(title: str, messages: Sequence[Mapping[str, Any]]) -> str:
         if i in taken:
             continue
         role = m["role"]
-        heading = _ROLE_TITLES.get(role, _one_line(str(role)).title())
+        heading = _ROLE_TITLES.get(role) or _capitalized(_one_line(str(role)))
         if isinstance(m.get("name"), str) and m["name"]:
             heading += f" ({_one_line(m['name'])})"
         blocks.append(f"## {heading}")
@@ -168,8 +168,17 @@ def to_markdown(title: str, messages: Sequence[Mapping[str, Any]]) -> str:
     return "\n\n".join(blocks) + "\n"
 
 
+# ASCII whitespace only, so that the browser's writer (whose \s differs) says the same.
+_SPACES = re.compile(r"[ \t\n\r\f\v]+")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
 def _one_line(text: str) -> str:
-    return " ".join(text.split())
+    return _SPACES.sub(" ", text).strip(" ")
+
+
+def _capitalized(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def _content_text(content: Any) -> str:
@@ -205,7 +214,8 @@ def _content_blocks(content: Any, *, result: bool) -> list[str]:
         elif kind == "refusal" and isinstance(part.get("refusal"), str):
             blocks.append(_refusal(part["refusal"]))
         else:
-            blocks.append(f"*[{_one_line(str(kind))} content not shown]*")
+            name = _one_line(kind) if isinstance(kind, str) and kind.strip() else "unknown"
+            blocks.append(f"*[{name} content not shown]*")
     return blocks
 
 
@@ -216,13 +226,13 @@ def _image(url: str) -> str:
         size = len(data) * 3 // 4 - (len(data) - len(data.rstrip("=")))
         return f"*[image: {media_type}, {_size(size)}, embedded data not exported]*"
     # Characters that would end the link early are escaped the way a URL may be.
-    safe = re.sub(r"[()<>\s]", lambda m: f"%{ord(m.group()):02X}", url)
+    safe = re.sub(r"[()<> \t\n\r\f\v]", lambda m: f"%{ord(m.group()):02X}", url)
     return f"![image]({safe})"
 
 
 def _refusal(text: str) -> str:
-    lines = text.splitlines() or [""]
-    return "\n".join([f"> **Refused:** {lines[0]}", *(f"> {line}" for line in lines[1:])])
+    first, *rest = _LINE_BREAK.split(text)
+    return "\n".join([f"> **Refused:** {first}", *(f"> {line}" for line in rest)])
 
 
 def _call_blocks(fn: Mapping[str, str], call_id: str, result: str | None) -> list[str]:
@@ -367,6 +377,11 @@ def parse_import(
         except ValidationError as exc:
             raise ValueError(f"message {n}: {describe_error(exc, raw)}") from None
         messages.append(message.model_dump(mode="json", exclude_unset=True))
+    try:
+        # "\ud800" is valid JSON but no text: it could be neither stored nor sent as UTF-8.
+        json.dumps([title, messages], ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the file has text with an unpaired surrogate (\\ud800-\\udfff)") from None
     return title, messages
 
 

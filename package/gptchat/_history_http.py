@@ -111,7 +111,9 @@ def add_history_routes(
             return _not_found()
         title, messages = found
         mimetype, extension = _FORMATS[fmt]
-        body = to_json(messages) if fmt == "json" else to_markdown(title, messages)
+        text = to_json(messages) if fmt == "json" else to_markdown(title, messages)
+        # A lone surrogate kept from elsewhere becomes "?" rather than a failed download.
+        body = text.encode("utf-8", "replace")
         response = Response(body, mimetype=mimetype, content_type=f"{mimetype}; charset=utf-8")
         response.headers["Content-Disposition"] = (
             f'attachment; filename="{filename_of(title)}{extension}"'

@@ -234,6 +234,8 @@ def test_a_2_mb_file_is_over_a_1_mb_limit() -> None:
             r"^message 1: content\.0\.image_url\.url: image URL scheme 'javascript' is not",
         ),
         ('{"title": 5, "messages": []}', r"^title: expected text, not a number$"),
+        ('[{"role": "user", "content": "\\ud800"}]', r"^the file has text with an unpaired"),
+        ('{"title": "\\udfff", "messages": [{"role": "user"}]}', r"unpaired surrogate"),
     ],
 )
 def test_bad_files_get_a_clear_error(data: str | bytes, error: str) -> None:
