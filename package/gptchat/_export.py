@@ -151,7 +151,8 @@ def to_markdown(title: str, messages: Sequence[Mapping[str, Any]]) -> str:
         if i in taken:
             continue
         role = m["role"]
-        heading = _ROLE_TITLES.get(role) or _capitalized(_one_line(str(role)))
+        known = _ROLE_TITLES.get(role) if isinstance(role, str) else None
+        heading = known or _capitalized(_one_line(str(role)))
         if isinstance(m.get("name"), str) and m["name"]:
             heading += f" ({_one_line(m['name'])})"
         blocks.append(f"## {heading}")
