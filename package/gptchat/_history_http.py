@@ -35,12 +35,7 @@ _FORMATS = {
 }
 
 
-class _Node(Protocol):
-    @property
-    def message(self) -> dict[str, Any]: ...
-
-
-class _Conversation(Protocol):
+class _Titled(Protocol):
     @property
     def title(self) -> str: ...
 
@@ -57,9 +52,10 @@ class _Shared(Protocol):
 class HistoryStore(Protocol):
     """What these routes read of :class:`gptchat.store.Store`."""
 
-    def get(self, owner: str, cid: str) -> _Conversation | None: ...
-    def newest_leaf(self, owner: str, cid: str) -> str | None: ...
-    def path(self, owner: str, cid: str, leaf_id: str) -> Sequence[_Node] | None: ...
+    def summary(self, owner: str, conversation_id: str) -> _Titled | None: ...
+    def export(
+        self, owner: str, conversation_id: str, leaf_id: str | None = None
+    ) -> Sequence[dict[str, Any]] | None: ...
     def shared(self, token: str) -> _Shared | None: ...
 
 
@@ -148,20 +144,17 @@ def add_history_routes(
 
 def _branch(
     store: HistoryStore, owner: str, cid: str, leaf: str | None
-) -> tuple[str, list[dict[str, Any]]] | None:
+) -> tuple[str, Sequence[dict[str, Any]]] | None:
     # The owner is part of every lookup: another user's id finds nothing.
     try:
-        conversation = store.get(owner, cid)
-        if conversation is None:
-            return None
-        leaf = leaf or store.newest_leaf(owner, cid)
-        nodes = store.path(owner, cid, leaf) if leaf is not None else []
+        summary = store.summary(owner, cid)
+        messages = store.export(owner, cid, leaf) if summary is not None else None
     except Exception as exc:
         log.exception("history store: reading a conversation to export failed")
         raise _StoreFailed from exc
-    if nodes is None:
+    if summary is None or messages is None:
         return None
-    return conversation.title, [node.message for node in nodes]
+    return summary.title, messages
 
 
 def filename_of(title: str) -> str:
