@@ -136,8 +136,14 @@ def to_markdown(title: str, messages: Sequence[Mapping[str, Any]]) -> str:
         for call in m.get("tool_calls") or []:
             call_ids.add(call["id"])
         tool_call_id = m.get("tool_call_id")
-        if m["role"] == "tool" and isinstance(tool_call_id, str) and tool_call_id in call_ids:
-            results.setdefault(tool_call_id, _content_text(m.get("content")))
+        # The first result of a call goes under it; a second one keeps its own section.
+        if (
+            m["role"] == "tool"
+            and isinstance(tool_call_id, str)
+            and tool_call_id in call_ids
+            and tool_call_id not in results
+        ):
+            results[tool_call_id] = _content_text(m.get("content"))
             taken.add(i)
         # A legacy function call's result is the next message, of role function.
         if m.get("function_call") and i + 1 < len(messages):
@@ -232,7 +238,7 @@ def _image(url: str) -> str:
 
 
 def _refusal(text: str) -> str:
-    first, *rest = _LINE_BREAK.split(text)
+    first, *rest = _LINE_BREAK.split(text.rstrip("\r\n"))
     return "\n".join([f"> **Refused:** {first}", *(f"> {line}" for line in rest)])
 
 

@@ -131,8 +131,14 @@ export function toMarkdown(title: string, input: readonly object[]): string {
   messages.forEach((m, i) => {
     for (const call of m.tool_calls ?? []) callIds.add(call.id);
     const toolCallId = m["tool_call_id"];
-    if (m.role === "tool" && typeof toolCallId === "string" && callIds.has(toolCallId)) {
-      if (!results.has(toolCallId)) results.set(toolCallId, contentText(m.content));
+    // The first result of a call goes under it; a second one keeps its own section.
+    if (
+      m.role === "tool" &&
+      typeof toolCallId === "string" &&
+      callIds.has(toolCallId) &&
+      !results.has(toolCallId)
+    ) {
+      results.set(toolCallId, contentText(m.content));
       taken.add(i);
     }
     // A legacy function call's result is the next message, of role function.
@@ -217,7 +223,7 @@ function imageBlock(url: string): string {
 }
 
 function refusalBlock(text: string): string {
-  const [first, ...rest] = text.split(LINE_BREAK);
+  const [first, ...rest] = text.replace(/[\r\n]+$/, "").split(LINE_BREAK);
   return [`> **Refused:** ${first ?? ""}`, ...rest.map((line) => `> ${line}`)].join("\n");
 }
 

@@ -217,6 +217,7 @@ function onlyKeys(value: Json, keys: string[], at: string): string | null {
 function partError(part: unknown, at: string): string | null {
   if (!isObject(part)) return `${at}: expected an object, not ${kindOf(part)}`;
   const kind = part["type"];
+  if (kind === undefined) return `${at}.type: Field required`;
   if (typeof kind !== "string") return `${at}.type: expected text`;
   if (kind === "text") {
     if (typeof part["text"] !== "string") return `${at}.text: expected text`;
