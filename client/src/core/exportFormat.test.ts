@@ -3,7 +3,14 @@
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { exportFilename, openaiMessages, reindentJson, toJson, toMarkdown } from "./exportFormat";
+import {
+  exportFilename,
+  exportUrl,
+  openaiMessages,
+  reindentJson,
+  toJson,
+  toMarkdown,
+} from "./exportFormat";
 import { parseImport } from "./importFile";
 
 const FIXTURES = path.resolve(__dirname, "../../../tests/fixtures/export");
@@ -151,5 +158,19 @@ describe("exportFilename", () => {
     expect(exportFilename("../../etc/passwd", "json")).toBe("etc-passwd.json");
     expect(exportFilename("✨✨", "json")).toBe("conversation.json");
     expect(exportFilename("x".repeat(300), "json")).toBe("x".repeat(80) + ".json");
+  });
+});
+
+describe("exportUrl", () => {
+  it("is relative to the page, with the branch's leaf when given", () => {
+    expect(exportUrl("conv-0001", "markdown")).toBe(
+      "api/conversations/conv-0001/export?format=markdown",
+    );
+    expect(exportUrl("conv-0001", "json", "m4")).toBe(
+      "api/conversations/conv-0001/export?format=json&leaf=m4",
+    );
+    expect(new URL(exportUrl("c/../x", "json"), "http://h/chat/").pathname).toBe(
+      "/chat/api/conversations/c%2F..%2Fx/export",
+    );
   });
 });

@@ -299,3 +299,20 @@ export function exportFilename(title: string, format: "json" | "markdown"): stri
     .replace(/[-_]+$/, "");
   return (name || "conversation") + (format === "json" ? ".json" : ".md");
 }
+
+/**
+ * The server's download of a conversation it keeps (history on the server), relative to
+ * the page so that a chat mounted under a prefix works; for `ConversationMenu`'s
+ * `exportHref`.
+ *
+ * @example exportUrl("conv-0001", "markdown") // "api/conversations/conv-0001/export?format=markdown"
+ */
+export function exportUrl(
+  conversationId: string,
+  format: "json" | "markdown",
+  leafId?: string | null,
+): string {
+  const query = new URLSearchParams({ format });
+  if (leafId) query.set("leaf", leafId);
+  return `api/conversations/${encodeURIComponent(conversationId)}/export?${query.toString()}`;
+}
