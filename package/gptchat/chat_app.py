@@ -9,13 +9,14 @@ import uuid
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
 from contextvars import ContextVar
 from dataclasses import replace
-from typing import Any, TypeVar, overload
+from typing import Any, Literal, TypeVar, overload
 
 from flask import Flask
 
 from . import _serving
-from ._auth import Auth, Guard
+from ._auth import LOCAL_USER, Auth, Guard
 from ._coerce import to_plain
+from ._export import to_json, to_markdown
 from ._handler_styles import run_handler
 from ._openai_streams import is_async_iterable, relay_stream, stream_awaitable
 from ._settings import Settings, StoreOption
@@ -407,6 +408,36 @@ class ChatApp:
         :raises StoreError: the database cannot be opened.
         """
         return self.server.store
+
+    def export(
+        self,
+        conversation_id: str,
+        format: Literal["json", "markdown"] = "json",  # noqa: A002
+        *,
+        user_id: str = LOCAL_USER,
+        leaf_id: str | None = None,
+    ) -> str | None:
+        """A kept conversation as OpenAI-format JSON (what ``messages=`` takes) or Markdown.
+
+        The branch ending at ``leaf_id`` (by default the newest), as the sidebar's
+        Export gives it. None if ``user_id`` has no such conversation, or there is no
+        store (the browser keeps the history).
+
+        Example::
+
+            text = app.export("5f1c...", "markdown", user_id="alice")
+            messages = json.loads(app.export("5f1c..."))  # feed it back to OpenAI
+        """
+        if format not in ("json", "markdown"):
+            raise ValueError(f"format must be 'json' or 'markdown', not {format!r:.40}")
+        store = self.store
+        if store is None:
+            return None
+        messages = store.export(user_id, conversation_id, leaf_id)
+        summary = store.summary(user_id, conversation_id)
+        if messages is None or summary is None:
+            return None
+        return to_json(messages) if format == "json" else to_markdown(summary.title, messages)
 
     @property
     def flask_app(self) -> Flask:

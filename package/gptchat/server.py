@@ -28,6 +28,7 @@ from socketio.packet import Packet
 
 from ._auth import LOCAL_USER, Guard
 from ._engineio import EngineIOTransport, install_guards
+from ._history_http import add_history_routes
 from ._limits import (
     TOO_DEEP_EVENT,
     TRANSPORT_LIMIT_EVENT,
@@ -208,6 +209,7 @@ class Server:
 
     def _add_routes(self) -> None:
         app = self.flask
+        add_history_routes(app, store_of=lambda: self.store, user_of=self.guard.user_id)
 
         @app.before_request
         def check_access() -> Response | None:
