@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from gptchat import ChatApp
-from tests.support import SocketClient, live_server
+from tests.support import SocketClient, header_user, live_server
+
+
+@pytest.fixture(autouse=True)
+def browser_history(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test runs without a history store unless it gives one: the suite tests
+    browser-kept history, and no test (nor a server process it starts, which inherits
+    the environment) writes to the real data folder."""
+    monkeypatch.setenv("GPTCHAT_STORE", "none")
 
 
 @pytest.fixture
@@ -27,3 +36,24 @@ def client(server: str) -> Iterator[SocketClient]:
     c = SocketClient(server)
     yield c
     c.close()
+
+
+@pytest.fixture
+def store_url(tmp_path: Path) -> str:
+    """A SQLite history file of the test's own."""
+    return f"sqlite:///{tmp_path / 'history.db'}"
+
+
+@pytest.fixture
+def hchat(store_url: str) -> Iterator[ChatApp]:
+    """An app keeping the history in ``store_url``; users are named by ``X-Test-User``."""
+    chat = ChatApp(store=store_url, auth=header_user, coalesce_interval=0.0, reconnect_grace=1.0)
+    yield chat
+    if chat._server is not None and chat._server.store is not None:
+        chat._server.store.close()
+
+
+@pytest.fixture
+def hserver(hchat: ChatApp) -> Iterator[str]:
+    with live_server(hchat) as url:
+        yield url

@@ -17,7 +17,8 @@ import socketio
 from werkzeug.serving import make_server
 
 from gptchat import ChatApp
-from gptchat._run_log import Messages, apply_delta_event, finished_messages
+from gptchat._run_log import Messages, apply_delta_event, apply_snapshot, finished_messages
+from gptchat.protocol import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import WSGIApplication
@@ -67,6 +68,9 @@ class SocketClient:
         url: str,
         client_key: str | None = "test-client-key-0123456789",
         transport: str = "websocket",
+        *,
+        protocol: int | None = PROTOCOL_VERSION,
+        headers: dict[str, str] | None = None,
     ) -> None:
         self.events: list[tuple[str, Any]] = []
         #: Set when the server closed the connection: a wait then fails at once.
@@ -95,8 +99,14 @@ class SocketClient:
             return trigger(event, *args, **kwargs)
 
         self.sio.eio._trigger_event = in_order
-        auth = {"client": client_key} if client_key else None
-        self.sio.connect(url, transports=[transport], auth=auth, wait_timeout=5)
+        auth: dict[str, Any] = {}
+        if client_key:
+            auth["client"] = client_key
+        if protocol is not None:
+            auth["protocol"] = protocol
+        self.sio.connect(
+            url, transports=[transport], auth=auth or None, headers=headers or {}, wait_timeout=5
+        )
 
     def emit(self, event: str, data: Any) -> None:
         self.sio.emit(event, data)
@@ -247,7 +257,8 @@ class RawSocket:
             return
         opened = self.ws.recv()
         assert opened.startswith("0"), opened
-        payload = json.dumps(auth if auth is not None else {"client": "raw-client-0123456789ab"})
+        default = {"client": "raw-client-0123456789ab", "protocol": PROTOCOL_VERSION}
+        payload = json.dumps(auth if auth is not None else default)
         self.ws.send("40" + payload)
         self._early: list[str] = []  # events the server sends from its connect handler
         while True:
@@ -309,3 +320,59 @@ def load_bench(name: str) -> ModuleType:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
+
+
+# -- server-kept history ---------------------------------------------------------------
+
+
+def header_user(request: Any) -> str | None:
+    """An ``auth`` callable for tests: the user is whoever the ``X-Test-User`` header names."""
+    user: str | None = request.headers.get("X-Test-User")
+    return user
+
+
+def user_client(url: str, user: str, tab: int = 0, **kwargs: Any) -> SocketClient:
+    """A tab of ``user`` (its own browser per ``tab``) on a server using :func:`header_user`."""
+    key = f"key-{user}-{tab}-0123456789abcdef"
+    return SocketClient(url, client_key=key, headers={"X-Test-User": user}, **kwargs)
+
+
+def send_one(
+    client: SocketClient,
+    conversation_id: str,
+    message_id: str,
+    text: str,
+    parent_id: str | None = None,
+) -> None:
+    """Send a new user message the way a tab does when the server keeps the history."""
+    message = {"id": message_id, "message": {"role": "user", "content": text}}
+    client.emit(
+        "send_message",
+        {"conversation_id": conversation_id, "messages": [message], "parent_id": parent_id},
+    )
+
+
+def wait_count(
+    client: SocketClient, name: str, count: int, timeout: float = 10, **match: Any
+) -> list[Any]:
+    """Wait for ``count`` events called ``name`` (with the ``match`` items); all of them."""
+
+    def matching(events: list[tuple[str, Any]]) -> list[Any]:
+        return [d for e, d in events if SocketClient._matches(e, d, name, match)]
+
+    client.wait_for(lambda events: len(matching(events)) >= count, timeout)
+    return matching(list(client.events))
+
+
+def reply_of(client: SocketClient, run_id: str) -> dict[str, dict[str, Any]]:
+    """The messages of one run as the tab folded them, by id (from its snapshot, if it
+    joined the run under way, then the deltas that follow it)."""
+    deltas = [d for d in client.named("message_delta") if d["run_id"] == run_id]
+    snapshots = [d for d in client.named("run_snapshot") if d["run_id"] == run_id]
+    if not snapshots:
+        return fold_messages(deltas)
+    messages: Messages = {}
+    apply_snapshot(messages, snapshots[0])
+    for event in sorted(deltas, key=lambda d: d["seq"]):
+        apply_delta_event(messages, event)
+    return finished_messages(messages)

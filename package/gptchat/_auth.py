@@ -36,14 +36,19 @@ from flask import Request, Response
 
 from ._settings import Settings
 
-#: A developer's own check: called with the Flask request, returns whether to let it in.
-AuthCallable = Callable[[Request], bool]
+#: A developer's own check: called with the Flask request, returns whether to let it in,
+#: or the id of the user it is (a ``str``: one server, many people, each their own history).
+AuthCallable = Callable[[Request], bool | str | None]
 #: ``auth=``: a password, a callable, or None.
 Auth = str | AuthCallable | None
 
 log = logging.getLogger("gptchat")
 
 COOKIE: Final = "gptchat_session"
+#: The user of a server with no ``auth``, a password or a launch token: one person.
+LOCAL_USER: Final = "local"
+#: The longest user id an ``auth`` callable may return.
+USER_ID_MAX: Final = 256
 LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
 
 _TOKEN_HELP = (
@@ -307,7 +312,9 @@ class Guard:
         if isinstance(auth, str) and not auth:
             raise ValueError("auth: the password must not be empty")
         if auth is not None and not isinstance(auth, str) and not callable(auth):
-            raise TypeError("auth must be a password (str), a callable(request) -> bool, or None")
+            raise TypeError(
+                "auth must be a password (str), a callable(request) -> bool or user id, or None"
+            )
         self._auth = auth
 
     def expose(self) -> str | None:
@@ -359,12 +366,33 @@ class Guard:
 
     def authenticated(self, request: Request) -> bool:
         """Whether ``request`` carries the session cookie or passes ``auth``."""
+        return self.user_id(request) is not None
+
+    def user_id(self, request: Request) -> str | None:
+        """Who ``request`` comes from; None if it may not come in.
+
+        :data:`LOCAL_USER` with no ``auth``, with a password or a launch token
+        (one person); with an ``auth`` callable, the ``str`` it returns (its
+        user id), :data:`LOCAL_USER` for ``True``, None for anything false.
+
+        Example::
+
+            Guard(auth=lambda r: r.headers.get("X-User")).user_id(request)  # "alice"
+        """
         if not self.needs_login:
-            return True
+            return LOCAL_USER
         if callable(self._auth):
-            return bool(self._auth(request))
+            answer = self._auth(request)
+            if isinstance(answer, str):
+                if len(answer) > USER_ID_MAX:
+                    log.warning("auth returned a user id over %d characters: refused", USER_ID_MAX)
+                    return None
+                return answer or None
+            return LOCAL_USER if answer else None
         cookie = request.cookies.get(COOKIE, "")
-        return secrets.compare_digest(cookie.encode(), self._session.encode())
+        if secrets.compare_digest(cookie.encode(), self._session.encode()):
+            return LOCAL_USER
+        return None
 
     # -- responses -------------------------------------------------------------
 

@@ -117,6 +117,10 @@ def serve(
     show_own_logs(debug)
     if server.bundle.dir is None:
         log.warning("warning: %s", MISSING_BUILD_HELP)
+    if server.store is not None:
+        log.info("gptchat: history is kept in %s", server.store.url)
+    else:
+        log.info("gptchat: history is kept in each browser (store=None)")
     srv = make_server(host, port, server.flask, threaded=True, **kwargs)
     shown = "localhost" if loopback_only else launch_host(host)
     url = f"http://{shown}:{srv.server_port}/" + (f"?token={token}" if token else "")

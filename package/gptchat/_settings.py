@@ -13,10 +13,19 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final, Union
 
 if TYPE_CHECKING:
     from ._auth import Auth
+    from .store import Store
+
+#: ``ChatApp(store=...)`` when not given: the URL in ``$GPTCHAT_STORE`` if it is set
+#: (``none`` or empty: no store), else ``Store.default_url()`` (SQLite in the user's
+#: data folder). Resolved when the server is built, never at import.
+DEFAULT_STORE: Final = "default"
+#: ``store=``: a database URL, a ``Store``, :data:`DEFAULT_STORE`, or None (the browser
+#: keeps the conversations).
+StoreOption = Union[str, "Store", None]
 
 # Checked as positive numbers, with the error ``ChatApp(...)`` has always given.
 _POSITIVE = (
@@ -48,6 +57,8 @@ class Settings:
     :param login_max_lockout: the longest lock-out, in seconds.
     :param login_forget_after: seconds after its last try an address is forgotten.
     :param login_max_addresses: addresses remembered at most.
+    :param checkpoint_interval: seconds between two writes of a reply under way to
+        the store (a crash loses at most this much of it).
     """
 
     reconnect_grace: float = 10.0
@@ -63,6 +74,7 @@ class Settings:
     max_connections: int = 200
     max_depth: int = 32
     send_timeout: float = 10.0
+    store: StoreOption = DEFAULT_STORE
 
     keep_finished: float = 600.0
     shutdown_timeout: float = 5.0
@@ -73,6 +85,7 @@ class Settings:
     login_max_lockout: float = 3600.0
     login_forget_after: float = 24 * 3600.0
     login_max_addresses: int = 10_000
+    checkpoint_interval: float = 1.0
 
     def __post_init__(self) -> None:
         for name in _POSITIVE:

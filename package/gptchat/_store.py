@@ -1,104 +1,446 @@
-"""Where conversations are kept: the seam a history store plugs into.
+"""The server's side of server-kept history: choosing the store, its events, writing runs.
 
-A :class:`ConversationStore` answers for the conversations of one owner (the
-client key of a browser today, a user id once there are users): it lists and
-loads them, gives the conversation a handler answers when a message arrives,
-keeps what a run added, renames and deletes. The server calls it at two
-points: :meth:`~ConversationStore.history` when a ``send_message`` arrives,
-and :meth:`~ConversationStore.append` when the run ends.
+With a :class:`~gptchat.store.Store`, conversations are the server's: a tab
+sends only the new user message (and the message it follows), asks for its
+list and for a conversation, and hears of every change any of its user's tabs
+makes. :class:`History` answers those events for one server, scoped to the
+tab's user: a conversation of another user does not exist for it, whatever the
+event (``not_found``, exactly as for an id nobody has).
 
-Today's behaviour is :class:`BrowserStore`: the browser keeps every
-conversation (localStorage) and sends the whole of it with each message, and
-the server keeps nothing past a run. A store on the server (SQLite or Postgres)
-implements the same protocol and becomes the source of the conversation a
-handler gets.
+A run's messages are written as they stream, but never per delta: a
+:class:`RunRecorder` checkpoints the run at most every ``checkpoint_interval``
+seconds while it changes (status ``incomplete``: what a crash leaves) and once
+at its end, before the tab hears that it ended, with the final status. A store
+that fails during a run (read-only, full disk) costs the stream nothing: the
+reply still reaches the tab, and the tab is told once (``error`` code ``store``).
+
+Without a store (``store=None``) none of this runs: the browser keeps the
+conversations, as it always did.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Protocol
+import json
+import logging
+import os
+import threading
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from .protocol import SendMessage
+from ._settings import DEFAULT_STORE, Settings, StoreOption
+from .emitter import Emitter
+from .protocol import (
+    DeleteConversation,
+    ImportConversation,
+    ListConversations,
+    OpenConversation,
+    RenameConversation,
+    SendMessage,
+    ShareConversation,
+)
+from .runs import Run, RunRegistry
+from .store import Store, StoreError, Summary
 
+log = logging.getLogger("gptchat")
 
-@dataclass(frozen=True)
-class ConversationSummary:
-    """A conversation as a list shows it: its id, title and last change (Unix time)."""
-
-    id: str
-    title: str
-    updated_at: float
-
-
-class ConversationStore(Protocol):
-    """The conversations of each owner; every method is scoped to ``owner``.
-
-    A conversation of another owner does not exist for a caller: ``load`` gives
-    None and ``delete`` False, whatever the id.
-    """
-
-    def conversations(
-        self, owner: str, *, limit: int = 50, before: float | None = None
-    ) -> list[ConversationSummary]:
-        """The owner's conversations, newest first, ``limit`` at most, older than ``before``."""
-        ...
-
-    def load(self, owner: str, conversation_id: str) -> list[dict[str, Any]] | None:
-        """The conversation's messages in OpenAI format, or None if the owner has none such."""
-        ...
-
-    def history(self, owner: str, message: SendMessage) -> list[dict[str, Any]]:
-        """The conversation a handler answers for ``message``, ending with the new message."""
-        ...
-
-    def append(self, owner: str, conversation_id: str, messages: Sequence[dict[str, Any]]) -> None:
-        """Keep the messages a run added to the conversation, in order."""
-        ...
-
-    def rename(self, owner: str, conversation_id: str, title: str) -> bool:
-        """Give the conversation a title; whether the owner has it."""
-        ...
-
-    def delete(self, owner: str, conversation_id: str) -> bool:
-        """Remove the conversation and its messages; whether the owner had it."""
-        ...
+#: The environment variable that chooses the store when ``ChatApp(store=...)`` is not given.
+STORE_ENV = "GPTCHAT_STORE"
+_UNKNOWN = "unknown conversation"
+_FINAL = {"done": "done", "stopped": "stopped", "error": "error"}
 
 
-class BrowserStore:
-    """The browser keeps the conversations; the server only relays them.
+def store_url(option: str) -> str | None:
+    """The database URL that a ``store=`` string stands for; None for no store.
 
-    :meth:`history` is what the browser sent; the rest keeps nothing, since the
-    browser has it all already.
+    :data:`~gptchat._settings.DEFAULT_STORE` reads ``$GPTCHAT_STORE`` (``none``
+    or empty: no store) and falls back to the SQLite file in the user's data folder.
 
     Example::
 
-        store = BrowserStore()
-        store.history("client-key", send_message)  # the messages the tab sent
+        store_url("sqlite:////tmp/chat.db")  # "sqlite:////tmp/chat.db"
+    """
+    if option != DEFAULT_STORE:
+        return option
+    value = os.environ.get(STORE_ENV)
+    if value is None:
+        return Store.default_url()
+    value = value.strip()
+    return None if value.lower() in ("", "none") else value
+
+
+def open_store(option: StoreOption) -> Store | None:
+    """The store ``ChatApp(store=...)`` asks for, opened; None for the browser's history.
+
+    :raises StoreError: the database cannot be reached or opened (``SchemaError``:
+        it is not a gptchat history, or a newer one).
+    """
+    if option is None or isinstance(option, Store):
+        return option
+    if not isinstance(option, str):
+        raise TypeError(f"store must be a database URL, a Store or None, not {option!r:.80}")
+    url = store_url(option)
+    return None if url is None else Store(url)
+
+
+def summary_payload(summary: Summary) -> dict[str, Any]:
+    """A ``ConversationSummary`` payload."""
+    return {
+        "conversation_id": summary.id,
+        "title": summary.title,
+        "updated_at": summary.updated_at,
+        "share_token": summary.share_token,
+    }
+
+
+class RunRecorder:
+    """Writes one run into the store: checkpoints while it streams, and its end.
+
+    :meth:`watch` starts the checkpoint thread; :meth:`finish` is the run's
+    ``on_finish``: the final write, before ``run_finished`` goes out, so that a
+    tab that answers the reply at once finds it kept. Writes are serialized, and
+    none follows the final one, so a late checkpoint never overwrites the end.
     """
 
-    def conversations(
-        self, owner: str, *, limit: int = 50, before: float | None = None
-    ) -> list[ConversationSummary]:
-        """Nothing: the browser lists its own."""
-        return []
+    def __init__(
+        self,
+        store: Store,
+        owner: str,
+        conversation_id: str,
+        parent_id: str | None,
+        *,
+        interval: float,
+        on_saved: Callable[[Summary], None],
+        on_error: Callable[[Exception], None],
+    ) -> None:
+        self._store = store
+        self._owner = owner
+        self._cid = conversation_id
+        self._parent = parent_id
+        self._interval = interval
+        self._on_saved = on_saved
+        self._on_error = on_error
+        self._lock = threading.Lock()
+        self._final = False
+        self._failed = False
 
-    def load(self, owner: str, conversation_id: str) -> list[dict[str, Any]] | None:
-        """None: the server keeps no conversation."""
-        return None
+    def watch(self, run: Run) -> None:
+        """Checkpoint ``run`` every interval in which it changed, until it ends."""
+        thread = threading.Thread(
+            target=self._checkpoints, args=(run,), name="gptchat-checkpoint", daemon=True
+        )
+        thread.start()
 
-    def history(self, owner: str, message: SendMessage) -> list[dict[str, Any]]:
-        """The conversation as the browser sent it, in OpenAI format."""
-        return [m.message.model_dump(mode="json", exclude_none=True) for m in message.messages]
+    def finish(self, run: Run) -> None:
+        """Keep the run's final messages with its status (``done``, ``stopped``, ``error``)."""
+        with self._lock:
+            self._final = True
+            _, messages = run.messages_by_id()
+            summary = self._save(messages, _FINAL.get(run.status, "error")) if messages else None
+        if summary is not None:
+            self._on_saved(summary)
 
-    def append(self, owner: str, conversation_id: str, messages: Sequence[dict[str, Any]]) -> None:
-        """Nothing to keep: the browser folds the run's events into its own copy."""
+    def _checkpoints(self, run: Run) -> None:
+        saved = 0
+        while not run.ended.wait(self._interval):
+            with self._lock:
+                if self._final:
+                    return
+                version, messages = run.messages_by_id()
+                if version != saved and messages:
+                    self._save(messages, "incomplete")
+                    saved = version
 
-    def rename(self, owner: str, conversation_id: str, title: str) -> bool:
-        """False: titles live in the browser."""
-        return False
+    def _save(self, messages: list[tuple[str, dict[str, Any]]], status: str) -> Summary | None:
+        try:
+            return self._store.save_run(self._owner, self._cid, self._parent, messages, status)
+        except PermissionError:
+            return None  # the conversation was deleted under the run: nothing to keep
+        except (StoreError, ValueError) as exc:
+            if not self._failed:  # once per run: a read-only disk fails every checkpoint
+                self._failed = True
+                self._on_error(exc)
+            return None
 
-    def delete(self, owner: str, conversation_id: str) -> bool:
-        """False: the browser deletes its own."""
-        return False
+
+class History:
+    """The history events of one server with a store, each scoped to the tab's user.
+
+    ``tabs_of(user)`` gives the sids of the user's open tabs: every change is
+    told to all of them (and to no one else). ``initial()`` gives the messages
+    a new conversation starts with (``set_config(messages=...)``).
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        emitter: Emitter,
+        runs: RunRegistry,
+        settings: Settings,
+        *,
+        tabs_of: Callable[[str], Iterable[str]],
+        initial: Callable[[], list[dict[str, Any]]],
+    ) -> None:
+        self.store = store
+        self._emitter = emitter
+        self._runs = runs
+        self._settings = settings
+        self._tabs_of = tabs_of
+        self._initial = initial
+
+    # -- helpers -------------------------------------------------------------------
+
+    def changed(self, user: str, summary: Summary) -> None:
+        """Tell every tab of ``user`` how the conversation is now."""
+        self._emitter.conversation_changed(self._tabs_of(user), summary_payload(summary))
+
+    def failed(self, sid: str | None, exc: Exception, conversation_id: str | None) -> None:
+        """Log a store failure and tell the tab, if it is there."""
+        log.error("history store: %s", exc)
+        if sid is not None:
+            message = f"the history could not be kept: {exc}"
+            self._emitter.error(sid, "store", message, conversation_id)
+
+    def _owns(self, user: str, conversation_id: str) -> bool:
+        return self.store.owner_of(conversation_id) == user
+
+    def _not_found(self, sid: str, conversation_id: str) -> None:
+        self._emitter.error(sid, "not_found", _UNKNOWN, conversation_id)
+
+    def recorder(self, sid: str, user: str, conversation_id: str, parent_id: str) -> RunRecorder:
+        """The recorder of a run of ``user`` answering ``parent_id``."""
+
+        def on_error(exc: Exception) -> None:
+            run = self._runs.get(conversation_id, user)
+            self.failed(run.sid if run is not None else sid, exc, conversation_id)
+
+        return RunRecorder(
+            self.store,
+            user,
+            conversation_id,
+            parent_id,
+            interval=self._settings.checkpoint_interval,
+            on_saved=lambda summary: self.changed(user, summary),
+            on_error=on_error,
+        )
+
+    # -- what a run answers ----------------------------------------------------------
+
+    def prepare_send(
+        self, sid: str, user: str, payload: SendMessage
+    ) -> tuple[str, list[dict[str, Any]]] | None:
+        """Keep the new user message; its id and the branch the handler answers.
+
+        None when refused (the tab was told why). A conversation id nobody has
+        is started, with the configured initial messages; its first message
+        follows them unless it names another parent.
+        """
+        cid = payload.conversation_id
+        if len(payload.messages) != 1:
+            self._emitter.error(
+                sid,
+                "invalid_payload",
+                "send_message: the server keeps the history; send only the new message "
+                f"(with parent_id), not {len(payload.messages)}",
+                cid,
+            )
+            return None
+        new = payload.messages[0]
+        if new.message.role != "user":
+            self._emitter.error(
+                sid,
+                "invalid_payload",
+                f"send_message: the new message must be a user message, not {new.message.role}",
+                cid,
+            )
+            return None
+        owner = self.store.owner_of(cid)
+        parent = payload.parent_id
+        started: Summary | None = None
+        if owner is None:
+            initial = self._initial()
+            started = self.store.start(user, cid, initial)
+            if parent is None and initial:
+                parent = f"init-{len(initial) - 1}"
+        elif owner != user:
+            self._not_found(sid, cid)
+            return None
+        branch = self.store.path(user, cid, parent) if parent is not None else []
+        if branch is None:
+            self._emitter.error(
+                sid, "invalid_payload", f"send_message: no message {parent!r} here", cid
+            )
+            return None
+        if len(branch) + 1 > self._settings.max_messages:
+            self._emitter.error(
+                sid,
+                "limit",
+                f"send_message: too many messages in the conversation ({len(branch) + 1}; "
+                f"limit {self._settings.max_messages})",
+                cid,
+            )
+            return None
+        message = new.message.model_dump(mode="json", exclude_none=True)
+        try:
+            summary = self.store.add_message(user, cid, new.id, parent, message)
+        except ValueError as exc:
+            if started is not None:
+                self.changed(user, started)
+            self._emitter.error(sid, "invalid_payload", f"send_message: {exc}", cid)
+            return None
+        self.changed(user, summary)
+        return new.id, [node.message for node in branch] + [message]
+
+    def prepare_regenerate(
+        self, sid: str, user: str, conversation_id: str, parent_id: str
+    ) -> list[dict[str, Any]] | None:
+        """The branch ending at ``parent_id`` that a new reply answers; None if refused."""
+        branch = self.store.path(user, conversation_id, parent_id)
+        if branch is None:
+            self._not_found(sid, conversation_id)
+            return None
+        return [node.message for node in branch]
+
+    # -- the conversation events ----------------------------------------------------------
+
+    def on_list(self, sid: str, user: str, payload: ListConversations) -> None:
+        """``list_conversations``: a page of the user's conversations."""
+        before = payload.before
+        page = self.store.conversations(
+            user,
+            limit=payload.limit,
+            before=(before.updated_at, before.conversation_id) if before else None,
+            query=payload.query,
+        )
+        self._emitter.conversation_list(
+            sid,
+            {
+                "query": payload.query,
+                "before": before.model_dump() if before else None,
+                "items": [summary_payload(s) for s in page.items],
+                "next": (
+                    {"updated_at": page.next[0], "conversation_id": page.next[1]}
+                    if page.next
+                    else None
+                ),
+            },
+        )
+
+    def on_open(self, sid: str, user: str, payload: OpenConversation) -> None:
+        """``open_conversation``: every message; and the reply running there, if any."""
+        cid = payload.conversation_id
+        conversation = self.store.get(user, cid)
+        if conversation is None:
+            self._not_found(sid, cid)
+            return
+        self._emitter.conversation(
+            sid,
+            {
+                "conversation_id": conversation.id,
+                "title": conversation.title,
+                "updated_at": conversation.updated_at,
+                "share_token": conversation.share_token,
+                "messages": [
+                    {
+                        "id": n.id,
+                        "parent_id": n.parent_id,
+                        "message": n.message,
+                        "status": n.status,
+                    }
+                    for n in conversation.messages
+                ],
+            },
+        )
+        run = self._runs.get(cid, user)
+        if run is not None and run.status == "running":
+            run.attach(sid)
+
+    def on_rename(self, sid: str, user: str, payload: RenameConversation) -> None:
+        """``rename_conversation``."""
+        try:
+            summary = self.store.set_title(user, payload.conversation_id, payload.title)
+        except ValueError as exc:
+            self._emitter.error(sid, "invalid_payload", str(exc), payload.conversation_id)
+            return
+        if summary is None:
+            self._not_found(sid, payload.conversation_id)
+        else:
+            self.changed(user, summary)
+
+    def on_delete(self, sid: str, user: str, payload: DeleteConversation) -> None:
+        """``delete_conversation``: its reply stops, its rows go."""
+        cid = payload.conversation_id
+        if not self._owns(user, cid):
+            self._not_found(sid, cid)
+            return
+        run = self._runs.get(cid, user)
+        if run is not None and run.status == "running":
+            run.request_stop()
+        if self.store.delete(user, cid):
+            self._emitter.conversation_deleted(self._tabs_of(user), cid)
+        else:
+            self._not_found(sid, cid)
+
+    def on_import(self, sid: str, user: str, payload: ImportConversation) -> None:
+        """``import_conversation``: OpenAI messages kept as a conversation of the user."""
+        cid = payload.conversation_id
+        limits = self._settings
+        if len(payload.messages) > limits.max_messages:
+            self._emitter.error(
+                sid,
+                "limit",
+                f"import_conversation: too many messages ({len(payload.messages)}; "
+                f"limit {limits.max_messages})",
+                cid,
+            )
+            return
+        messages = [m.model_dump(mode="json", exclude_none=True) for m in payload.messages]
+        size = len(json.dumps(messages, separators=(",", ":")).encode())
+        if size > limits.max_message_bytes:
+            self._emitter.error(
+                sid,
+                "limit",
+                f"import_conversation: too large ({size:,} bytes; "
+                f"limit {limits.max_message_bytes:,} bytes)",
+                cid,
+            )
+            return
+        try:
+            summary = self.store.import_messages(
+                user, cid, messages, title=payload.title, updated_at=payload.updated_at
+            )
+        except PermissionError:
+            self._not_found(sid, cid)
+            return
+        except ValueError as exc:
+            self._emitter.error(sid, "invalid_payload", f"import_conversation: {exc}", cid)
+            return
+        self.changed(user, summary)
+
+    def on_share(self, sid: str, user: str, payload: ShareConversation) -> None:
+        """``share_conversation``: a read-only link to a branch, or its revocation."""
+        cid = payload.conversation_id
+        if not self._owns(user, cid):
+            self._not_found(sid, cid)
+            return
+        if payload.shared:
+            try:
+                token = self.store.share(user, cid, payload.leaf_id)
+            except ValueError as exc:
+                self._emitter.error(sid, "invalid_payload", f"share_conversation: {exc}", cid)
+                return
+            if token is None:
+                self._not_found(sid, cid)
+                return
+        else:
+            self.store.unshare(user, cid)
+        summary = self.store.summary(user, cid)
+        if summary is None:
+            self._not_found(sid, cid)
+        else:
+            self.changed(user, summary)
+
+    def set_title(self, run: Run, title: str) -> None:
+        """A handler's ``app.set_title()``: the run's conversation gets ``title``."""
+        summary = self.store.set_title(run.owner, run.conversation_id, title)
+        if summary is not None:
+            self.changed(run.owner, summary)

@@ -18,12 +18,14 @@ from ._auth import Auth, Guard
 from ._coerce import to_plain
 from ._handler_styles import run_handler
 from ._openai_streams import is_async_iterable, relay_stream, stream_awaitable
-from ._settings import Settings
+from ._settings import Settings, StoreOption
+from ._store import open_store
 from .config import Config, update_config
 from .context import RunContext, session_id_for
 from .errors import NoActiveRunError
 from .runs import Run
 from .server import Server
+from .store import Store, StoreError
 
 log = logging.getLogger("gptchat")
 
@@ -72,6 +74,12 @@ class ChatApp:
     :param send_timeout: seconds a browser may stop reading while a reply waits
         for it before it is disconnected (its reply stays resumable for
         ``reconnect_grace``). Default 10.
+    :param store: where conversations are kept. Not given: the database URL in
+        ``$GPTCHAT_STORE`` if set (``none`` for no store), else a SQLite file in
+        the user's data folder (``~/.local/share/gptchat/history.db`` on Linux).
+        A URL (``"sqlite:///path/chat.db"``, ``"postgresql+psycopg://user@host/db"``)
+        or a :class:`gptchat.store.Store`; ``None``: the browser keeps them
+        (localStorage), as before. Opened when the server is built, not here.
 
     Example::
 
@@ -100,6 +108,7 @@ class ChatApp:
         max_connections: int = Settings.max_connections,
         max_depth: int = Settings.max_depth,
         send_timeout: float = Settings.send_timeout,
+        store: StoreOption = Settings.store,
     ) -> None:
         # The defaults above are read from Settings, where each is written once.
         self._settings = Settings(
@@ -116,6 +125,7 @@ class ChatApp:
             max_connections=max_connections,
             max_depth=max_depth,
             send_timeout=send_timeout,
+            store=store,
         )
         self._guard = Guard.from_settings(self._settings)
         self._config = Config()
@@ -300,7 +310,34 @@ class ChatApp:
                         "content": f"Message {history[ctx.conversation_id]} of this chat"}
         """
         run = self._active_run("context")
-        return RunContext(run.conversation_id, session_id_for(run.client_key), run.run_id)
+        return RunContext(
+            run.conversation_id, session_id_for(run.client_key), run.run_id, run.user_id
+        )
+
+    def set_title(self, title: str) -> None:
+        """Give the conversation being answered a title, in every tab of its user.
+
+        With a store the title is kept (and an automatic one no longer replaces
+        it); without one the browser keeps it.
+
+        :raises NoActiveRunError: if called outside a handler run.
+        :raises ValueError: for a title with no text or over 200 characters.
+
+        Example::
+
+            @app.handle_send_message
+            def on_message(messages):
+                if len(messages) == 1:
+                    app.set_title("Trip to " + messages[0]["content"][:40])
+                return "Where to?"
+        """
+        run = self._active_run("set_title")
+        if not isinstance(title, str):
+            raise TypeError(f"set_title() takes a str, not {type(title).__name__}")
+        folded = " ".join(title.split())
+        if not folded or len(folded) > 200:
+            raise ValueError(f"a title needs 1 to 200 characters, not {len(folded)}")
+        self.server.set_title(run, folded)
 
     @staticmethod
     def _active_run(name: str) -> Run:
@@ -353,8 +390,19 @@ class ChatApp:
                     self._execute,
                     guard=self._guard,
                     settings=self._settings,
+                    store=open_store(self._settings.store),
                 )
             return self._server
+
+    @property
+    def store(self) -> Store | None:
+        """The history store (see ``store=``), None when the browser keeps the history.
+
+        Opens it (and builds the server) on first use.
+
+        :raises StoreError: the database cannot be opened.
+        """
+        return self.server.store
 
     @property
     def flask_app(self) -> Flask:
@@ -417,7 +465,12 @@ class ChatApp:
             return  # `gptchat run app.py` is importing this file: it serves the app itself
         if self._handler is None:
             log.warning("no handler registered: decorate one with @app.handle_send_message")
-        _serving.serve(self.server, host, port, debug=debug, open_browser=open_browser, **kwargs)
+        try:
+            server = self.server
+        except StoreError as exc:
+            # One clear line, no traceback: the database is the user's to fix.
+            raise SystemExit(f"gptchat: {exc}") from None
+        _serving.serve(server, host, port, debug=debug, open_browser=open_browser, **kwargs)
 
     def _close_runs(self, timeout: float | None = None) -> None:
         """Stop in-flight replies and let them send what they have."""

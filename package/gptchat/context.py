@@ -19,6 +19,9 @@ class RunContext:
         browser profile, different for another browser or user. Derived from the
         browser's secret key, so it is safe to log and store.
     :ivar run_id: this run of the handler (one reply).
+    :ivar user_id: who is asking: ``"local"`` on a server with no ``auth``, a
+        password or a launch token; the id an ``auth`` callable returned otherwise.
+        Conversations belong to it when the server keeps the history.
 
     Example::
 
@@ -33,6 +36,7 @@ class RunContext:
     conversation_id: str
     session_id: str
     run_id: str
+    user_id: str = "local"
 
 
 def session_id_for(client_key: str) -> str:

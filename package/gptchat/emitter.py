@@ -5,7 +5,7 @@ It builds each payload and hands it to a :class:`~gptchat._transport.Transport`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._transport import Transport
@@ -13,7 +13,11 @@ from .protocol import ErrorCode, RunStatus, ServerEvent
 
 
 class Emitter:
-    """Sends typed server events to one tab (sid) at a time, never to all."""
+    """Sends typed server events to one tab (sid) at a time, never to all.
+
+    The conversation events of server-kept history go to the tabs of one user,
+    named one by one: still never a broadcast.
+    """
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
@@ -25,11 +29,12 @@ class Emitter:
         """Send the UI configuration."""
         self._emit(ServerEvent.CONFIG, payload, sid)
 
-    def run_started(self, sid: str, conversation_id: str, run_id: str) -> None:
-        """Tell the tab that the handler started."""
-        self._emit(
-            ServerEvent.RUN_STARTED, {"conversation_id": conversation_id, "run_id": run_id}, sid
-        )
+    def run_started(
+        self, sid: str, conversation_id: str, run_id: str, parent_id: str | None = None
+    ) -> None:
+        """Tell the tab that the handler started, answering message ``parent_id``."""
+        payload = {"conversation_id": conversation_id, "run_id": run_id, "parent_id": parent_id}
+        self._emit(ServerEvent.RUN_STARTED, payload, sid)
 
     def message_delta(
         self,
@@ -75,3 +80,21 @@ class Emitter:
         """Tell the tab that something it sent was refused."""
         payload = {"code": code, "message": message, "conversation_id": conversation_id}
         self._emit(ServerEvent.ERROR, payload, sid)
+
+    def conversation_list(self, sid: str, payload: dict[str, Any]) -> None:
+        """Send a page of the user's conversations (a ``ConversationList``)."""
+        self._emit(ServerEvent.CONVERSATION_LIST, payload, sid)
+
+    def conversation(self, sid: str, payload: dict[str, Any]) -> None:
+        """Send a whole conversation (a ``StoredConversation``)."""
+        self._emit(ServerEvent.CONVERSATION, payload, sid)
+
+    def conversation_changed(self, sids: Iterable[str], payload: dict[str, Any]) -> None:
+        """Tell each of ``sids`` (the tabs of one user) how a conversation is now."""
+        for sid in sids:
+            self._emit(ServerEvent.CONVERSATION_CHANGED, payload, sid)
+
+    def conversation_deleted(self, sids: Iterable[str], conversation_id: str) -> None:
+        """Tell each of ``sids`` (the tabs of one user) that a conversation is gone."""
+        for sid in sids:
+            self._emit(ServerEvent.CONVERSATION_DELETED, {"conversation_id": conversation_id}, sid)

@@ -6,6 +6,11 @@ outbox (``_outbox``: the deltas queued for the tab, coalesced, paced and held
 back for a slow reader). Both change under the run's one lock. The run itself
 keeps the stop flag and its callbacks, and its status once it ends: for its
 handler, a stop it ignored, a handler that went silent, or a shutdown.
+
+A run belongs to an owner: the browser's client key when the browser keeps the
+history, the user id when the server does (then every tab of the user may
+stop, resume or watch it). An ``on_finish`` callback sees the run's final
+messages before its tab hears that it ended (the server keeps them first).
 """
 
 from __future__ import annotations
@@ -15,15 +20,30 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from ._outbox import Outbox, RunFinished, RunSnapshot, RunStarted, Timeout
+from ._outbox import Event, Outbox, RunFinished, RunSnapshot, Timeout
 from ._run_log import RunLog
 from .emitter import Emitter
 from .errors import StopGeneration
 from .protocol import RunStatus
 
 log = logging.getLogger("gptchat")
+
+#: Called with the run once its final status is set, before ``run_finished`` is sent.
+FinishCallback = Callable[["Run"], None]
+
+
+@dataclass(frozen=True)
+class RunStarted(Event):
+    """``run_started``: sent at once when the run starts; names the message it answers."""
+
+    parent_id: str | None = None
+
+    def emit(self, emitter: Emitter, sid: str, conversation_id: str, run_id: str) -> None:
+        """Send it."""
+        emitter.run_started(sid, conversation_id, run_id, self.parent_id)
 
 
 class Run:
@@ -39,9 +59,24 @@ class Run:
         *,
         handler_timeout: float | None,
         send_timeout: float,
+        owner: str | None = None,
+        user_id: str = "local",
+        parent_id: str | None = None,
+        on_finish: FinishCallback | None = None,
     ) -> None:
         self.conversation_id = conversation_id
         self.client_key = client_key
+        #: Who may stop, resume and watch it: the client key, or the user with a store.
+        self.owner = owner if owner is not None else client_key
+        self.user_id = user_id
+        #: The message the run answers: its first message is a child of it.
+        self.parent_id = parent_id
+        #: Bumped by every delta: a checkpoint writes only a run that changed.
+        self.version = 0
+        #: Set once ``run_finished`` is queued.
+        self.ended = threading.Event()
+        self._on_finish = on_finish
+        self._finishing = False
         self.run_id = secrets.token_urlsafe(12)
         self.status: RunStatus = "running"
         self.error: str | None = None
@@ -69,7 +104,7 @@ class Run:
 
     def start(self) -> None:
         """Announce the run to its tab and start sending."""
-        self._outbox.send_now(RunStarted())
+        self._outbox.send_now(RunStarted(self.parent_id))
         self._outbox.start()
 
     def update(self, message_id: str, delta: dict[str, Any]) -> None:
@@ -78,8 +113,9 @@ class Run:
             raise StopGeneration("the user stopped this reply")
         outbox = self._outbox
         with self._lock:
-            if outbox.closed:
+            if outbox.closed or self._finishing:
                 raise StopGeneration("this reply has already ended")
+            self.version += 1
             due = outbox.queue_delta(message_id, self._log.append(message_id, delta), delta)
         if due:
             outbox.send_due()
@@ -91,12 +127,20 @@ class Run:
         by a timeout, a stop it ignored or a shutdown); returns whether this one did.
         """
         with self._lock:
-            if self._outbox.closed:
+            if self._outbox.closed or self._finishing:
                 return False
+            self._finishing = True  # no more deltas from here: the messages are final
             self.status = status
             self.error = error
+        if self._on_finish is not None:
+            try:
+                self._on_finish(self)
+            except Exception:
+                log.exception("a run's finish callback raised")
+        with self._lock:
             self.finished_at = time.monotonic()
             self._outbox.close(RunFinished(status, error))
+        self.ended.set()
         # The reply's last words do not wait for the next batch: from this thread (the
         # handler's, done with its work) rather than after the flusher wakes up.
         self._outbox.send_due()
@@ -163,6 +207,11 @@ class Run:
         with self._lock:
             return list(self._log.messages().values())
 
+    def messages_by_id(self) -> tuple[int, list[tuple[str, dict[str, Any]]]]:
+        """The run's :attr:`version` and its messages so far as (id, message), in order."""
+        with self._lock:
+            return self.version, list(self._log.messages().items())
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the outbox has sent everything; for tests and shutdown."""
         return self._outbox.join(timeout)
@@ -219,47 +268,71 @@ class RunRegistry:
         self._lock = threading.Lock()
         self._runs: dict[str, Run] = {}
 
+    def check(self, conversation_id: str, owner: str, sid: str, max_per_sid: int | None) -> None:
+        """Raise what :meth:`start` would for these arguments; nothing is started.
+
+        :raises BusyError, TooManyRunsError, PermissionError: as :meth:`start`.
+        """
+        with self._lock:
+            self._check(conversation_id, owner, sid, max_per_sid)
+
+    def _check(self, conversation_id: str, owner: str, sid: str, max_per_sid: int | None) -> None:
+        old = self._runs.get(conversation_id)
+        if old is not None and not secrets.compare_digest(old.owner, owner):
+            raise PermissionError("conversation belongs to another client")
+        if old is not None and old.status == "running":
+            raise BusyError("this conversation is already generating a reply")
+        if max_per_sid is not None:
+            mine = sum(1 for r in self._runs.values() if r.status == "running" and r.sid == sid)
+            if mine >= max_per_sid:
+                raise TooManyRunsError(
+                    f"too many replies at once on this connection (limit {max_per_sid}); "
+                    "wait for one to finish or stop it"
+                )
+
     def start(
-        self, conversation_id: str, client_key: str, sid: str, max_per_sid: int | None = None
+        self,
+        conversation_id: str,
+        owner: str,
+        sid: str,
+        max_per_sid: int | None = None,
+        *,
+        client_key: str | None = None,
+        user_id: str = "local",
+        parent_id: str | None = None,
+        on_finish: FinishCallback | None = None,
     ) -> Run:
-        """Create and start a run.
+        """Create and start a run of ``owner`` (the client key, or the user with a store).
 
         :raises BusyError: if the conversation is generating already.
         :raises TooManyRunsError: if ``sid`` has ``max_per_sid`` runs going.
-        :raises PermissionError: if the conversation belongs to another client.
+        :raises PermissionError: if the conversation belongs to another owner.
         """
         with self._lock:
             self._forget_old()
-            old = self._runs.get(conversation_id)
-            if old is not None and not secrets.compare_digest(old.client_key, client_key):
-                raise PermissionError("conversation belongs to another client")
-            if old is not None and old.status == "running":
-                raise BusyError("this conversation is already generating a reply")
-            if max_per_sid is not None:
-                mine = sum(1 for r in self._runs.values() if r.status == "running" and r.sid == sid)
-                if mine >= max_per_sid:
-                    raise TooManyRunsError(
-                        f"too many replies at once on this connection (limit {max_per_sid}); "
-                        "wait for one to finish or stop it"
-                    )
+            self._check(conversation_id, owner, sid, max_per_sid)
             run = Run(
                 conversation_id,
-                client_key,
+                client_key if client_key is not None else owner,
                 sid,
                 self._emitter,
                 self._interval,
                 handler_timeout=self._handler_timeout,
                 send_timeout=self._send_timeout,
+                owner=owner,
+                user_id=user_id,
+                parent_id=parent_id,
+                on_finish=on_finish,
             )
             self._runs[conversation_id] = run
         run.start()
         return run
 
-    def get(self, conversation_id: str, client_key: str) -> Run | None:
-        """The conversation's run, if it exists and belongs to ``client_key``."""
+    def get(self, conversation_id: str, owner: str) -> Run | None:
+        """The conversation's run, if it exists and belongs to ``owner``."""
         with self._lock:
             run = self._runs.get(conversation_id)
-        if run is None or not secrets.compare_digest(run.client_key, client_key):
+        if run is None or not secrets.compare_digest(run.owner, owner):
             return None
         return run
 

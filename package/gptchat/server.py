@@ -1,4 +1,11 @@
-"""Flask and Socket.IO wiring: pages, static files, socket events and run dispatch."""
+"""Flask and Socket.IO wiring: pages, static files, socket events and run dispatch.
+
+Each tab (sid) has a client key (its browser's secret), a user (who ``auth``
+says it is) and a protocol version. A tab of another version is told it is
+out of date and heard no further. With a store, conversations and runs belong
+to the user and ``_store.History`` answers the history events; without one,
+the browser keeps the conversations and sends the branch with each message.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,7 @@ import mimetypes
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -18,7 +26,7 @@ from flask_socketio import SocketIO
 from pydantic import BaseModel, ValidationError
 from socketio.packet import Packet
 
-from ._auth import Guard
+from ._auth import LOCAL_USER, Guard
 from ._engineio import EngineIOTransport, install_guards
 from ._limits import (
     TOO_DEEP_EVENT,
@@ -29,12 +37,29 @@ from ._limits import (
     describe_transport_limit,
 )
 from ._settings import Settings
-from ._store import BrowserStore, ConversationStore
+from ._store import History, RunRecorder
 from .config import FAVICON_URL, LOGO_URL, Config, asset_url, to_ui_config
 from .emitter import Emitter
-from .protocol import CLIENT_PAYLOADS, ClientEvent, Resume, SendMessage, Stop, describe_error
+from .protocol import (
+    CLIENT_PAYLOADS,
+    PROTOCOL_VERSION,
+    ClientEvent,
+    ConversationSummary,
+    DeleteConversation,
+    ImportConversation,
+    ListConversations,
+    OpenConversation,
+    Regenerate,
+    RenameConversation,
+    Resume,
+    SendMessage,
+    ShareConversation,
+    Stop,
+    describe_error,
+)
 from .runs import BusyError, Run, RunRegistry, TooManyRunsError
 from .static import MISSING_BUILD_HELP, Bundle
+from .store import Store, StoreError
 
 log = logging.getLogger("gptchat")
 
@@ -45,6 +70,8 @@ P = TypeVar("P", bound=BaseModel)
 EventHandler = Callable[[str, P], None]
 
 _CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
+_OUTDATED = "This page is out of date: reload it."
+_NO_STORE = "this server keeps no history (store=None): the browser keeps its conversations"
 
 # Remote images: the renderer shows a placeholder until the reader clicks (or the host is
 # allowlisted in set_config), and configured logos may be URLs; so img-src allows http(s).
@@ -84,12 +111,12 @@ class Server:
         guard: Guard | None = None,
         settings: Settings | None = None,
         bundle: Bundle | None = None,
-        store: ConversationStore | None = None,
+        store: Store | None = None,
     ) -> None:
         self._get_config = get_config
         self._on_run = on_run
-        #: Where conversations are kept: the browser, unless a store on the server is given.
-        self.store: ConversationStore = store or BrowserStore()
+        #: Where conversations are kept: None for the browser (it sends them each time).
+        self.store = store
         #: Every limit and default; :class:`Settings`' defaults when not given.
         self.settings = settings or Settings()
         self.guard = guard or Guard.from_settings(self.settings)
@@ -115,8 +142,23 @@ class Server:
             keep_finished=self.settings.keep_finished,
         )
         self._client_keys: dict[str, str] = {}
+        self._users: dict[str, str] = {}
+        self._outdated: set[str] = set()
         self._rates: dict[str, RateLimiter] = {}
         self._keys_lock = threading.Lock()
+        #: The history events, when the server keeps the conversations.
+        self.history = (
+            History(
+                store,
+                self.emitter,
+                self.runs,
+                self.settings,
+                tabs_of=self.tabs_of,
+                initial=self._initial_messages,
+            )
+            if store is not None
+            else None
+        )
         self._add_routes()
         self._add_socket_handlers()
 
@@ -224,17 +266,52 @@ class Server:
         with self._keys_lock:
             return self._client_keys.get(sid, sid)
 
+    def user_of(self, sid: str) -> str:
+        """The user the tab signed in as (``"local"`` without an ``auth`` callable)."""
+        with self._keys_lock:
+            return self._users.get(sid, LOCAL_USER)
+
+    def owner_of(self, sid: str) -> str:
+        """Who the tab's runs belong to: its user with a store, its browser without."""
+        return self.user_of(sid) if self.store is not None else self.client_key(sid)
+
+    def tabs_of(self, user: str) -> list[str]:
+        """The sids of the user's open tabs."""
+        with self._keys_lock:
+            return [sid for sid, who in self._users.items() if who == user]
+
+    def set_title(self, run: Run, title: str) -> None:
+        """Give the run's conversation a title and tell the user's tabs (a handler asked).
+
+        With no store the browser keeps the title: only the run's tab hears of it.
+        """
+        if self.history is not None:
+            self.history.set_title(run, title)
+            return
+        payload = ConversationSummary(
+            conversation_id=run.conversation_id, title=title, updated_at=time.time()
+        ).model_dump()
+        if run.sid is not None:
+            self.emitter.conversation_changed([run.sid], payload)
+
+    def _initial_messages(self) -> list[dict[str, Any]]:
+        return [m.model_dump(mode="json", exclude_none=True) for m in self._get_config().messages]
+
     def _refuse(self, why: str) -> None:
         log.warning("refused a socket: %s", why)
         raise SocketRefused(why)
 
-    def _accept(self, sid: str, auth: Any) -> None:
+    def _accept(self, sid: str, auth: Any) -> bool:
+        """Admit the tab (or refuse it); whether it speaks this protocol version."""
         if not self.host_allowed(request.host):
             self._refuse(f"Host {request.host!r} is not allowed")
         if not self.guard.origin_allowed(request.headers.get("Origin"), request.host):
             self._refuse(f"Origin {request.headers.get('Origin')!r} is not allowed")
-        if not self.guard.authenticated(request):
+        user = self.guard.user_id(request)
+        if user is None:
             self._refuse("not signed in: open the link printed where the server started")
+        version = auth.get("protocol") if isinstance(auth, dict) else None
+        current = type(version) is int and version == PROTOCOL_VERSION
         key = auth.get("client") if isinstance(auth, dict) else None
         if not isinstance(key, str) or not _CLIENT_KEY_RE.match(key):
             key = secrets.token_urlsafe(24)
@@ -244,11 +321,15 @@ class Server:
             else:
                 full = False
                 self._client_keys[sid] = key
+                self._users[sid] = user or LOCAL_USER
+                if not current:
+                    self._outdated.add(sid)
                 self._rates[sid] = RateLimiter(self.settings.max_events_per_second)
         if full:
             self._refuse(
                 f"too many connections (limit {self.settings.max_connections}); try again later"
             )
+        return current
 
     def _admit(self, sid: str, event: str, data: Any) -> bool:
         """Rate and size limits, checked before anything else looks at an event."""
@@ -294,9 +375,19 @@ class Server:
                 sid = _sid()
                 if not self._admit(sid, event, data):
                     return
+                with self._keys_lock:
+                    outdated = sid in self._outdated
+                if outdated:
+                    self.emitter.error(sid, "outdated", _OUTDATED)
+                    return
                 payload = self._validate(sid, event, data)
                 if isinstance(payload, model):
-                    handler(sid, cast(P, payload))
+                    try:
+                        handler(sid, cast(P, payload))
+                    except StoreError as exc:
+                        cid = getattr(payload, "conversation_id", None)
+                        if self.history is not None:
+                            self.history.failed(sid, exc, cid)
 
             self.socketio.on(event)(on_event)
             self._handled_events.add(event)
@@ -311,9 +402,12 @@ class Server:
         @sio.on("connect")
         def on_connect(auth: Any = None) -> bool:
             sid = _sid()
-            self._accept(sid, auth)
+            current = self._accept(sid, auth)
             ui = to_ui_config(self._get_config(), self.settings.max_message_bytes)
+            ui["history"] = "browser" if self.store is None else "server"
             self.emitter.config(sid, ui)
+            if not current:
+                self.emitter.error(sid, "outdated", _OUTDATED)
             return True
 
         @sio.on("disconnect")
@@ -322,25 +416,76 @@ class Server:
             self.runs.disconnected(sid)
             with self._keys_lock:
                 self._client_keys.pop(sid, None)
+                self._users.pop(sid, None)
+                self._outdated.discard(sid)
                 self._rates.pop(sid, None)
 
         @self._event(ClientEvent.SEND_MESSAGE)
         def on_send_message(sid: str, payload: SendMessage) -> None:
             self._on_send_message(sid, payload)
 
+        @self._event(ClientEvent.REGENERATE)
+        def on_regenerate(sid: str, payload: Regenerate) -> None:
+            self._on_regenerate(sid, payload)
+
         @self._event(ClientEvent.STOP)
         def on_stop(sid: str, stop: Stop) -> None:
-            run = self.runs.get(stop.conversation_id, self.client_key(sid))
+            cid = stop.conversation_id
+            if self.store is not None and self.store.owner_of(cid) != self.user_of(sid):
+                self.emitter.error(sid, "not_found", "unknown conversation", cid)
+                return
+            run = self.runs.get(cid, self.owner_of(sid))
             if run is not None:
                 run.request_stop()
 
         @self._event(ClientEvent.RESUME)
         def on_resume(sid: str, resume: Resume) -> None:
-            run = self.runs.get(resume.conversation_id, self.client_key(sid))
+            run = self.runs.get(resume.conversation_id, self.owner_of(sid))
             if run is None:
                 self.emitter.error(sid, "not_found", "no reply to resume", resume.conversation_id)
             else:
                 run.attach(sid)
+
+        @self._event(ClientEvent.LIST_CONVERSATIONS)
+        def on_list(sid: str, payload: ListConversations) -> None:
+            if self.history is None:
+                before = payload.before.model_dump() if payload.before else None
+                empty: dict[str, Any] = {
+                    "query": payload.query,
+                    "before": before,
+                    "items": [],
+                    "next": None,
+                }
+                self.emitter.conversation_list(sid, empty)
+            else:
+                self.history.on_list(sid, self.user_of(sid), payload)
+
+        @self._event(ClientEvent.OPEN_CONVERSATION)
+        def on_open(sid: str, payload: OpenConversation) -> None:
+            if self.history is None:
+                self.emitter.error(sid, "not_found", _NO_STORE, payload.conversation_id)
+            else:
+                self.history.on_open(sid, self.user_of(sid), payload)
+
+        @self._event(ClientEvent.RENAME_CONVERSATION)
+        def on_rename(sid: str, payload: RenameConversation) -> None:
+            if self._has_history(sid, payload.conversation_id) and self.history:
+                self.history.on_rename(sid, self.user_of(sid), payload)
+
+        @self._event(ClientEvent.DELETE_CONVERSATION)
+        def on_delete(sid: str, payload: DeleteConversation) -> None:
+            if self._has_history(sid, payload.conversation_id) and self.history:
+                self.history.on_delete(sid, self.user_of(sid), payload)
+
+        @self._event(ClientEvent.IMPORT_CONVERSATION)
+        def on_import(sid: str, payload: ImportConversation) -> None:
+            if self._has_history(sid, payload.conversation_id) and self.history:
+                self.history.on_import(sid, self.user_of(sid), payload)
+
+        @self._event(ClientEvent.SHARE_CONVERSATION)
+        def on_share(sid: str, payload: ShareConversation) -> None:
+            if self._has_history(sid, payload.conversation_id) and self.history:
+                self.history.on_share(sid, self.user_of(sid), payload)
 
         missing = set(CLIENT_PAYLOADS) - self._handled_events
         if missing:
@@ -398,11 +543,76 @@ class Server:
             )
             return None
 
+    def _has_history(self, sid: str, conversation_id: str) -> bool:
+        """Whether the server keeps the history; if not, the tab is told so."""
+        if self.history is None:
+            self.emitter.error(sid, "invalid_payload", _NO_STORE, conversation_id)
+            return False
+        return True
+
     def _on_send_message(self, sid: str, payload: SendMessage) -> None:
         cid = payload.conversation_id
+        owner = self.owner_of(sid)
+        if self.history is None:
+            messages = [
+                m.message.model_dump(mode="json", exclude_none=True) for m in payload.messages
+            ]
+            self._start_run(sid, cid, owner, payload.messages[-1].id, messages)
+            return
+        if not self._may_start(sid, cid, owner):
+            return
+        prepared = self.history.prepare_send(sid, owner, payload)
+        if prepared is not None:
+            parent_id, messages = prepared
+            self._start_run(sid, cid, owner, parent_id, messages)
+
+    def _on_regenerate(self, sid: str, payload: Regenerate) -> None:
+        cid = payload.conversation_id
+        if self.history is None:
+            self.emitter.error(
+                sid, "invalid_payload", f"regenerate: {_NO_STORE}; send the branch instead", cid
+            )
+            return
+        owner = self.owner_of(sid)
+        if self.store is not None and self.store.owner_of(cid) != owner:
+            self.emitter.error(sid, "not_found", "unknown conversation", cid)
+            return
+        if not self._may_start(sid, cid, owner):
+            return
+        messages = self.history.prepare_regenerate(sid, owner, cid, payload.parent_id)
+        if messages is not None:
+            self._start_run(sid, cid, owner, payload.parent_id, messages)
+
+    def _may_start(self, sid: str, cid: str, owner: str) -> bool:
+        """Whether a run could start now; if not, the tab is told why (nothing is kept)."""
+        try:
+            self.runs.check(cid, owner, sid, self.settings.max_generations)
+        except BusyError as exc:
+            self.emitter.error(sid, "busy", str(exc), cid)
+        except TooManyRunsError as exc:
+            self.emitter.error(sid, "limit", str(exc), cid)
+        except PermissionError:
+            self.emitter.error(sid, "not_found", "unknown conversation", cid)
+        else:
+            return True
+        return False
+
+    def _start_run(
+        self, sid: str, cid: str, owner: str, parent_id: str, messages: list[dict[str, Any]]
+    ) -> None:
+        recorder: RunRecorder | None = None
+        if self.history is not None:
+            recorder = self.history.recorder(sid, owner, cid, parent_id)
         try:
             run = self.runs.start(
-                cid, self.client_key(sid), sid, max_per_sid=self.settings.max_generations
+                cid,
+                owner,
+                sid,
+                max_per_sid=self.settings.max_generations,
+                client_key=self.client_key(sid),
+                user_id=self.user_of(sid),
+                parent_id=parent_id,
+                on_finish=recorder.finish if recorder is not None else None,
             )
         except BusyError as exc:
             self.emitter.error(sid, "busy", str(exc), cid)
@@ -413,14 +623,6 @@ class Server:
         except PermissionError:
             self.emitter.error(sid, "not_found", "unknown conversation", cid)
             return
-        owner = self.client_key(sid)
-        messages = self.store.history(owner, payload)
-        self.socketio.start_background_task(self._run_and_keep, run, owner, messages)
-
-    def _run_and_keep(self, run: Run, owner: str, messages: list[dict[str, Any]]) -> None:
-        self._on_run(run, messages)
-        try:
-            self.store.append(owner, run.conversation_id, run.messages())
-        except Exception:
-            # The reply reached its tab; a store that failed to keep it must not kill the run.
-            log.exception("the conversation store could not keep a reply")
+        if recorder is not None:
+            recorder.watch(run)
+        self.socketio.start_background_task(self._on_run, run, messages)

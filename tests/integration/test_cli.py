@@ -89,7 +89,12 @@ class Cli:
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     """A clean environment: no API key, no proxy, nothing from the developer's shell."""
-    return {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONUNBUFFERED": "1"}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "PYTHONUNBUFFERED": "1",
+        "GPTCHAT_STORE": "none",
+    }
 
 
 @pytest.fixture

@@ -116,7 +116,7 @@ class Polling:
         status, body = self._request("GET", "/socket.io/?EIO=4&transport=polling")
         assert status == 200 and body.startswith("0"), body
         self.sid = json.loads(body[1:])["sid"]
-        self.post('40{"client":"polling-client-0123456789"}')
+        self.post('40{"client":"polling-client-0123456789","protocol":2}')
         self._early = self.get()  # the connect answer, and what the server sent with it
         assert any(p.startswith("40") for p in self._early)
 

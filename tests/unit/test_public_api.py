@@ -41,7 +41,9 @@ def test_chat_app_public_methods_are_pinned() -> None:
         "run_app",
         "server",
         "set_config",
+        "set_title",
         "stop_requested",
+        "store",
         "stream",
         "update_message",
     ]
@@ -58,6 +60,7 @@ def test_every_public_name_has_a_docstring_with_an_example() -> None:
         "stream",
         "context",
         "init_app",
+        "set_title",
     ):
         doc = inspect.getdoc(getattr(ChatApp, name)) or ""
         assert "Example::" in doc, name

@@ -25,6 +25,8 @@ DEFAULTS = {f.name: f.default for f in dataclasses.fields(Settings)}
 def _value(text: str) -> Any:
     """A default as the docs write it: ``10``, ``0.016``, ``8 MiB``, ``None``, ``()``."""
     text = text.strip()
+    if text.startswith('"') and text.endswith('"'):
+        return text[1:-1]
     if text == "None":
         return None
     if text == "()":
@@ -56,6 +58,7 @@ def test_chat_app_signature_defaults_are_the_settings_defaults() -> None:
         "max_connections",
         "max_depth",
         "send_timeout",
+        "store",
     ]
     for name, param in params.items():
         assert param.kind is inspect.Parameter.KEYWORD_ONLY, name
@@ -80,6 +83,7 @@ def test_every_chat_app_option_reaches_the_settings() -> None:
         "max_connections": 9,
         "max_depth": 8,
         "send_timeout": 4.0,
+        "store": None,
     }
     settings = ChatApp(**given)._settings
     for name, value in given.items():
