@@ -163,6 +163,19 @@ describe("message tree", () => {
       ],
     });
     expect(conv.messages.map((m) => m.id)).toEqual(["u1", "a1"]);
+    // Opened afresh, the branch shown is the one leading to the newest message.
+    const fresh = newConversation();
+    onConversation(fresh, {
+      conversation_id: fresh.id,
+      title: "Trip",
+      updated_at: 1,
+      messages: [
+        { id: "q1", parent_id: null, message: { role: "user", content: "Rome?" } },
+        { id: "q2", parent_id: null, message: { role: "user", content: "Naples?" } },
+        { id: "a1", parent_id: "q1", message: { role: "assistant", content: "Colosseum" } },
+      ],
+    });
+    expect(fresh.messages.map((m) => m.id)).toEqual(["q1", "a1"]);
   });
 
   it("places a resumed run's snapshot messages under the run's parent, in order", () => {

@@ -22,21 +22,39 @@ export function childrenIndex(nodes: readonly UIMessage[]): Map<string, UIMessag
   return kids;
 }
 
+/** For each message, the creation index of the newest message at or below it. */
+function newestBelow(nodes: readonly UIMessage[]): Map<string, number> {
+  const newest = new Map<string, number>();
+  // A child is made after its parent: walking from the newest, a message's subtree is done
+  // before the message itself is reached.
+  for (let i = nodes.length - 1; i >= 0; i--) {
+    const m = nodes[i];
+    if (!m) continue;
+    const own = Math.max(newest.get(m.id) ?? i, i);
+    newest.set(m.id, own);
+    if (m.parentId !== null) newest.set(m.parentId, Math.max(newest.get(m.parentId) ?? -1, own));
+  }
+  return newest;
+}
+
 /**
  * Recompute the branch shown: from the root, under each message the child last shown
- * there (`chosen`), else its newest one.
+ * there (`chosen`), else the one leading to the newest message.
  *
  * Example: nodes u1 → a1, u1 → a2 with nothing chosen shows [u1, a2].
  */
 export function rebuildBranch(conv: Conversation): void {
   const kids = childrenIndex(conv.nodes);
+  const newest = newestBelow(conv.nodes);
+  const latest = (list: UIMessage[]): UIMessage | undefined =>
+    list.reduce((a, b) => ((newest.get(b.id) ?? 0) >= (newest.get(a.id) ?? 0) ? b : a));
   const out: UIMessage[] = [];
   const seen = new Set<string>();
   let at = ROOT;
   for (;;) {
     const list = kids.get(at);
     if (!list?.length) break;
-    const pick = list.find((m) => m.id === conv.chosen[at]) ?? list[list.length - 1];
+    const pick = list.find((m) => m.id === conv.chosen[at]) ?? latest(list);
     if (!pick || seen.has(pick.id)) break; // a cycle in bad data must not hang the page
     seen.add(pick.id);
     out.push(pick);
