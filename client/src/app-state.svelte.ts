@@ -74,6 +74,11 @@ export class ChatStore {
   /** Conversations this browser kept, to upload into the server's store (once each). */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- never rendered: not state
   private uploads = new Map<string, Conversation>();
+  /** How many messages this tab has sent: a conversation asked for before one is stale. */
+  private sends = 0;
+  /** Each conversation asked for, and `sends` when it was. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- never rendered: not state
+  private asked = new Map<string, number>();
   /** The conversation open at the end of the last visit (server history reopens it). */
   private readonly lastOpen: string | null;
 
@@ -153,6 +158,7 @@ export class ChatStore {
     if (!user || !prepareRegenerate(conv, user.id)) return;
     if (this.serverHistory) {
       conv.running = true;
+      this.sends++;
       this.emit("regenerate", { conversation_id: conv.id, parent_id: user.id });
       this.changed();
     } else this.dispatch(conv, null);
@@ -196,6 +202,12 @@ export class ChatStore {
       this.conversations = [...this.conversations, conv];
     }
     if (!conv.loaded) this.opening = id;
+    this.requestOpen(id);
+  }
+
+  /** Ask for a conversation's messages (its answer is dropped if this tab sends first). */
+  private requestOpen(id: string): void {
+    this.asked.set(id, this.sends);
     this.emit("open_conversation", { conversation_id: id });
   }
 
@@ -271,6 +283,7 @@ export class ChatStore {
     }
     conv.running = true; // until run_finished or an error says otherwise
     conv.error = null;
+    this.sends++;
     this.emit("send_message", payload);
     // The markdown chunk, while the reply is on its way; a failure here is retried
     // when the reply renders.
@@ -340,7 +353,7 @@ export class ChatStore {
       if (this.serverMode && current && !this.uploads.has(conv.id)) {
         // Opening attaches this tab to a reply running there (a snapshot follows).
         const started = !conv.loaded || conv.messages.some((m) => m.message.role === "user");
-        if (started) this.emit("open_conversation", { conversation_id: conv.id });
+        if (started) this.requestOpen(conv.id);
       } else if (conv.running) this.emit("resume", { conversation_id: conv.id });
     }
   }
@@ -385,11 +398,24 @@ export class ChatStore {
       conv = emptyConversation(id);
       this.conversations = [...this.conversations, conv];
     }
+    if (event === "conversation" && conv && this.stale(conv)) return;
     if (conv) {
       applyServerEvent(conv, event, payload);
       if (event === "conversation" && this.opening === id) this.opening = null;
     }
     this.changed();
+  }
+
+  /**
+   * Whether a `conversation` that came was asked for before this tab sent a message: it
+   * lacks that message and what followed, so it is dropped (and asked for again when idle).
+   */
+  private stale(conv: Conversation): boolean {
+    const at = this.asked.get(conv.id);
+    this.asked.delete(conv.id);
+    if (at === undefined || at === this.sends) return false;
+    if (!conv.running && conv.id === this.currentId) this.requestOpen(conv.id);
+    return true;
   }
 
   private onChanged(
@@ -406,7 +432,7 @@ export class ChatStore {
     }
     // Changed elsewhere (another tab, an upload) while open here: show the newest.
     if (conv && conv.id === this.currentId && !conv.running && (upload || conv.loaded)) {
-      this.emit("open_conversation", { conversation_id: conv.id });
+      this.requestOpen(conv.id);
     }
   }
 

@@ -182,6 +182,40 @@ describe("ChatStore with server history", () => {
     expect(store.current.messages).toEqual([]);
   });
 
+  it("drops a conversation asked for before this tab sent a message (it lacks it)", () => {
+    const { store, out } = serverStore();
+    store.select("conv-a-0000");
+    const stored = {
+      conversation_id: "conv-a-0000",
+      title: "Recipes",
+      updated_at: 60,
+      messages: [{ id: "u1", parent_id: null, message: { role: "user", content: "Soup?" } }],
+    };
+    store.applyEvent("conversation", stored);
+    // Renamed elsewhere: asked for again; meanwhile this tab sends.
+    store.applyEvent("run_finished", {
+      conversation_id: "conv-a-0000",
+      run_id: "x",
+      status: "done",
+    });
+    store.applyEvent("conversation_changed", summary("conv-a-0000", "Soups", 70));
+    store.send("And bread?");
+    out.take();
+    store.applyEvent("conversation", stored);
+    expect(store.current.messages.map((m) => m.message.content)).toEqual(["Soup?", "And bread?"]);
+    // Asked for after the send: applied.
+    store.applyEvent("run_started", { conversation_id: "conv-a-0000", run_id: "r" });
+    store.applyEvent("run_finished", {
+      conversation_id: "conv-a-0000",
+      run_id: "r",
+      status: "done",
+    });
+    store.applyEvent("conversation_changed", summary("conv-a-0000", "Soups", 80));
+    expect(out.names()).toEqual(["open_conversation"]);
+    store.applyEvent("conversation", { ...stored, title: "Soups" });
+    expect(store.current.messages.map((m) => m.message.content)).toEqual(["Soup?"]);
+  });
+
   it("renames and deletes through the server", () => {
     const { store, out } = serverStore();
     store.applyList({ query: "", items: [summary("conv-a-0000", "Recipes", 60)] });

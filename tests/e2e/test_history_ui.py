@@ -145,8 +145,13 @@ def test_a_second_browser_sees_rename_reply_and_delete_without_reload(
     assert store.get("alice", "alice-trip-0001") is None
 
 
+def switcher(message: Locator) -> Locator:
+    """The "< 2 / 3 >" switcher of a message (just after it, not part of its text)."""
+    return message.locator("xpath=following-sibling::*[1][@data-testid='versions']")
+
+
 def versions_of(message: Locator) -> Locator:
-    return message.get_by_test_id("version-label")
+    return switcher(message).get_by_test_id("version-label")
 
 
 def test_branches_after_edit_and_regenerate_and_a_reload(
@@ -164,7 +169,7 @@ def test_branches_after_edit_and_regenerate_and_a_reload(
     expect(versions_of(chat.last_assistant())).to_have_text("2 / 2")
     # The handler got the branch shown: the user message alone, not the first reply.
     assert [m["content"] for m in seen[1]] == ["Name a colour"]
-    chat.last_assistant().get_by_role("button", name="Previous version").click()
+    switcher(chat.last_assistant()).get_by_role("button", name="Previous version").click()
     expect(reply(chat)).to_have_text("Reply 1: Name a colour")
     expect(versions_of(chat.last_assistant())).to_have_text("1 / 2")
 
@@ -182,7 +187,7 @@ def test_branches_after_edit_and_regenerate_and_a_reload(
     chat.screenshot("history-branches-1280-dark")
 
     # Back to the first version: below it, the reply last seen there.
-    chat.messages("user").first.get_by_role("button", name="Previous version").click()
+    switcher(chat.messages("user").first).get_by_role("button", name="Previous version").click()
     expect(asked(chat)).to_have_text(["Name a colour"])
     expect(reply(chat)).to_have_text("Reply 1: Name a colour")
     chat.send("Why?")
