@@ -39,6 +39,9 @@ import { DEFAULT_CONFIG, PROTOCOL_VERSION } from "./protocol.gen";
 import { setImageHosts } from "./core/markdown/images";
 import type { Outbox } from "./session";
 
+/** How long after a reply of this tab ends its own `conversation_changed` may come. */
+const OWN_CHANGE_MS = 2000;
+
 /** How many conversations the sidebar asks for at a time. */
 export const PAGE_SIZE = 30;
 
@@ -79,6 +82,9 @@ export class ChatStore {
   /** Each conversation asked for, and `sends` when it was. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- never rendered: not state
   private asked = new Map<string, number>();
+  /** When a reply of this tab ended, by conversation: the change it makes is no news here. */
+  // eslint-disable-next-line svelte/prefer-svelte-reactivity -- never rendered: not state
+  private ownEnd = new Map<string, number>();
   /** The conversation open at the end of the last visit (server history reopens it). */
   private readonly lastOpen: string | null;
 
@@ -400,7 +406,9 @@ export class ChatStore {
     }
     if (event === "conversation" && conv && this.stale(conv)) return;
     if (conv) {
+      const wasRunning = conv.running;
       applyServerEvent(conv, event, payload);
+      if (wasRunning && !conv.running) this.ownEnd.set(conv.id, Date.now());
       if (event === "conversation" && this.opening === id) this.opening = null;
     }
     this.changed();
@@ -430,8 +438,10 @@ export class ChatStore {
       this.uploads.delete(item.id);
       this.persistence.saveConversations([...this.uploads.values()]);
     }
-    // Changed elsewhere (another tab, an upload) while open here: show the newest.
-    if (conv && conv.id === this.currentId && !conv.running && (upload || conv.loaded)) {
+    // Changed elsewhere (another tab, an upload) while open here: show the newest. The
+    // change a reply of this tab makes as it ends (saved, announced) brings nothing new.
+    const own = Date.now() - (conv ? (this.ownEnd.get(conv.id) ?? 0) : 0) < OWN_CHANGE_MS;
+    if (conv && conv.id === this.currentId && !conv.running && !own && (upload || conv.loaded)) {
       this.requestOpen(conv.id);
     }
   }

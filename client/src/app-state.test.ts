@@ -210,7 +210,10 @@ describe("ChatStore with server history", () => {
       run_id: "r",
       status: "done",
     });
+    // The change this tab's own reply makes as it ends is no news: not asked for again.
     store.applyEvent("conversation_changed", summary("conv-a-0000", "Soups", 80));
+    expect(out.names()).toEqual([]);
+    store.select("conv-a-0000");
     expect(out.names()).toEqual(["open_conversation"]);
     store.applyEvent("conversation", { ...stored, title: "Soups" });
     expect(store.current.messages.map((m) => m.message.content)).toEqual(["Soup?"]);
