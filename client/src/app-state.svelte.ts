@@ -11,8 +11,10 @@ import {
   emptyConversation,
   newConversation,
   prepareRegenerate,
+  randomId,
   toWire,
   toWireMessages,
+  uiMessage,
   userMessageBefore,
 } from "./core/conversation";
 import type {
@@ -24,7 +26,8 @@ import type {
 import type { Persistence } from "./core/persistence";
 import { addPage, itemOf, sortNewest, upsert, without } from "./core/sidebar";
 import type { SidebarItem } from "./core/sidebar";
-import { showVersion } from "./core/tree";
+import { addNode, showVersion } from "./core/tree";
+import type { Delta } from "./core/merge";
 import type {
   ChatMessage,
   ClientToServerEvents,
@@ -85,6 +88,8 @@ export class ChatStore {
   /** When a reply of this tab ended, by conversation: the change it makes is no news here. */
   // eslint-disable-next-line svelte/prefer-svelte-reactivity -- never rendered: not state
   private ownEnd = new Map<string, number>();
+  /** Server history: the conversation imported from a file, until the server has it. */
+  private pendingImport: string | null = null;
   /** The conversation open at the end of the last visit (server history reopens it). */
   private readonly lastOpen: string | null;
 
@@ -244,6 +249,48 @@ export class ChatStore {
     this.changed();
   }
 
+  /**
+   * Server history: share a conversation read-only by link (the branch shown, if it is the
+   * open one), or stop sharing it; `conversation_changed` brings the link's token.
+   */
+  share(id: string, shared: boolean): void {
+    if (!this.serverHistory) return;
+    const conv = this.conversations.find((c) => c.id === id);
+    const leaf = conv?.loaded ? (conv.messages[conv.messages.length - 1]?.id ?? null) : null;
+    this.emit("share_conversation", { conversation_id: id, shared, leaf_id: leaf });
+  }
+
+  /**
+   * Keep OpenAI-format messages (an imported file) as a new conversation and open it: the
+   * server keeps it (server history), or this browser does.
+   */
+  importConversation(title: string | null, messages: ChatMessage[]): void {
+    if (!messages.length || this.outdated) return;
+    const conv = emptyConversation(randomId(), title?.trim().slice(0, 200) || "Imported chat");
+    let parent: string | null = null;
+    messages.forEach((m, i) => {
+      const msg = uiMessage(`import-${i}`, m as Delta, "done", null, parent);
+      addNode(conv, msg);
+      parent = msg.id;
+    });
+    if (this.serverHistory) {
+      this.emit("import_conversation", {
+        conversation_id: conv.id,
+        title: conv.title,
+        messages,
+        updated_at: conv.updatedAt / 1000,
+      });
+      // Shown from the server's copy once it is in (its conversation_changed opens it).
+      conv.loaded = false;
+      this.opening = conv.id;
+      this.pendingImport = conv.id;
+    }
+    this.conversations = [conv, ...this.conversations];
+    this.currentId = conv.id;
+    this.persistence.setPreference("current", conv.id);
+    this.changed();
+  }
+
   /** Server history: list the conversations matching `query` ("" for all), first page. */
   search(query: string): void {
     this.listQuery = query;
@@ -381,6 +428,14 @@ export class ChatStore {
     let conv = this.conversations.find((c) => c.id === id);
     if (event === "error") {
       const error = payload as ServerPayload<"error">;
+      if (conv && conv.id === this.pendingImport) {
+        // The server refused the file's messages: say why; nothing of it is kept.
+        this.pendingImport = null;
+        this.opening = null;
+        this.notice = error.message;
+        this.forget(conv.id);
+        return;
+      }
       if (error.code === "outdated") this.outdated = true;
       else if (error.code === "store") {
         // The reply goes on; the store's trouble is said once, not per run.
@@ -432,7 +487,8 @@ export class ChatStore {
   ): void {
     const item = itemOf(p);
     this.listItems = upsert(this.listItems, item, this.listQuery === "");
-    const upload = this.uploads.get(item.id);
+    const upload = this.uploads.get(item.id) ?? (this.pendingImport === item.id ? conv : undefined);
+    if (this.pendingImport === item.id) this.pendingImport = null;
     if (upload) {
       // The server has it: this browser's copy goes (the rest stay until they are in too).
       this.uploads.delete(item.id);
@@ -441,7 +497,8 @@ export class ChatStore {
     // Changed elsewhere (another tab, an upload) while open here: show the newest. The
     // change a reply of this tab makes as it ends (saved, announced) brings nothing new.
     const own = Date.now() - (conv ? (this.ownEnd.get(conv.id) ?? 0) : 0) < OWN_CHANGE_MS;
-    if (conv && conv.id === this.currentId && !conv.running && !own && (upload || conv.loaded)) {
+    const open = conv && conv.id === this.currentId && !conv.running;
+    if (this.serverMode && open && !own && (upload || conv.loaded)) {
       this.requestOpen(conv.id);
     }
   }

@@ -219,6 +219,53 @@ describe("ChatStore with server history", () => {
     expect(store.current.messages.map((m) => m.message.content)).toEqual(["Soup?"]);
   });
 
+  it("imports a file's messages into the server's store and opens its copy", () => {
+    const { store, out } = serverStore();
+    out.take();
+    const messages = [
+      { role: "user" as const, content: "Imported question" },
+      { role: "assistant" as const, content: "Imported answer" },
+    ];
+    store.importConversation("From a file", messages);
+    const [[event, payload]] = out.take() as [Sent["import_conversation"]];
+    expect(event).toBe("import_conversation");
+    expect(payload).toMatchObject({ title: "From a file", messages });
+    const id = payload.conversation_id;
+    expect(store.currentId).toBe(id);
+    expect(store.current.loaded).toBe(false);
+    store.applyEvent("conversation_changed", summary(id, "From a file", 100));
+    expect(out.take()).toEqual([["open_conversation", { conversation_id: id }]]);
+    // Refused (too large, a bad message): said, and nothing of it stays.
+    store.importConversation(null, messages);
+    const [[, second]] = out.take() as [Sent["import_conversation"]];
+    store.applyEvent("error", {
+      code: "limit",
+      message: "The file has too many messages",
+      conversation_id: second.conversation_id,
+    });
+    expect(store.notice).toBe("The file has too many messages");
+    expect(store.conversations.some((c) => c.id === second.conversation_id)).toBe(false);
+  });
+
+  it("shares the branch shown, and stops sharing", () => {
+    const { store, out } = serverStore();
+    store.send("Share me");
+    const conv = store.current;
+    const leaf = conv.messages.at(-1)!.id;
+    out.take();
+    store.share(conv.id, true);
+    store.share(conv.id, false);
+    expect(out.take()).toEqual([
+      ["share_conversation", { conversation_id: conv.id, shared: true, leaf_id: leaf }],
+      ["share_conversation", { conversation_id: conv.id, shared: false, leaf_id: leaf }],
+    ]);
+    store.applyEvent("conversation_changed", {
+      ...summary(conv.id, "Share me", 5),
+      share_token: "tok",
+    });
+    expect(store.sidebar[0]?.shareToken).toBe("tok");
+  });
+
   it("renames and deletes through the server", () => {
     const { store, out } = serverStore();
     store.applyList({ query: "", items: [summary("conv-a-0000", "Recipes", 60)] });
@@ -318,6 +365,23 @@ describe("ChatStore with server history", () => {
 
 describe("ChatStore with browser history", () => {
   beforeEach(() => localStorage.clear());
+
+  it("keeps an imported file's messages in this browser, as a chain", () => {
+    const store = new ChatStore(new LocalPersistence());
+    store.attach(new Recorder());
+    store.applyConfig(DEFAULT_CONFIG);
+    store.importConversation("", [
+      { role: "user", content: "Q" },
+      { role: "assistant", content: "A" },
+    ]);
+    expect(store.current.title).toBe("Imported chat");
+    expect(store.current.messages.map((m) => [m.id, m.parentId])).toEqual([
+      ["import-0", null],
+      ["import-1", "import-0"],
+    ]);
+    store.saveNow();
+    expect(new LocalPersistence().loadConversations()[0]?.title).toBe("Imported chat");
+  });
 
   it("sends the whole branch shown, after an edit too", () => {
     const store = new ChatStore(new LocalPersistence());
