@@ -130,6 +130,7 @@ def test_search_titles_and_message_text_case_insensitively(store: Store) -> None
     chat(store, "alice", "conv-trip", "Plan a TRIP to Lyon", "Sure")
     chat(store, "alice", "conv-math", "What is 50% of 8?", "It is 4, see ÉCOLE_notes")
     chat(store, "alice", "conv-plain", "What is 50 of 8?", "A bad question")
+    chat(store, "alice", "conv-path", "Open C:\\Temp\\x", "done")
     chat(store, "bob", "conv-bob", "trip for bob", "ok")
     store.set_title("alice", "conv-plain", "Ünïcode Title")
 
@@ -144,6 +145,8 @@ def test_search_titles_and_message_text_case_insensitively(store: Store) -> None
     assert found("e_n") == {"conv-math"}  # _ is a character
     assert found("ünïCODE") == {"conv-plain"}  # a set title
     assert found("nothing like this") == set()
+    assert found("c:\\temp\\") == {"conv-path"}  # the escape character itself is literal
+    assert found("\\%") == set()
     assert found("what is") == {"conv-math", "conv-plain"}
     page = store.conversations("alice", query="what is", limit=1)
     assert page.next is not None
@@ -253,6 +256,10 @@ def test_save_run_refuses_an_id_under_another_parent_and_keeps_nothing(
         store.save_run("alice", "conv-1", "nope", [("new", assistant("x"))], "done")
     with pytest.raises(ValueError, match="status"):
         store.save_run("alice", "conv-1", "m2", [("new", assistant("x"))], "running")
+    with pytest.raises(ValueError, match="differ"):
+        store.save_run("alice", "conv-1", "m2", [("new", assistant("x"))] * 2, "done")
+    with pytest.raises(ValueError, match="differ"):
+        store.save_run("alice", "conv-1", "m2", [("m2", assistant("x"))], "done")
     assert count(url, _schema.messages, "conv-1") == 3  # the transaction rolled back
     assert store.newest_leaf("alice", "conv-1") == "m2"
 
@@ -317,6 +324,10 @@ def test_import_round_trips_openai_messages(store: Store) -> None:
     nodes = store.path("alice", "conv-imp", leaf)
     assert nodes is not None
     assert [n.message for n in nodes] == messages
+    assert store.export("alice", "conv-imp") == messages
+    assert store.export("alice", "conv-imp", nodes[1].id) == messages[:2]
+    assert store.export("alice", "conv-imp", "unknown") is None
+    assert store.export("bob", "conv-imp") is None
     assert len({n.id for n in nodes}) == len(messages)
     assert json.loads(json.dumps([n.message for n in nodes])) == messages
     again = store.import_messages("alice", "conv-imp", [user("other")], title="Other")
@@ -329,6 +340,21 @@ def test_import_round_trips_openai_messages(store: Store) -> None:
     with pytest.raises(ValueError):
         store.import_messages("alice", "conv-imp3", [{"role": "robot", "content": "x"}])
     assert store.get("alice", "conv-imp3") is None
+
+
+def test_nul_and_lone_surrogates_are_kept_or_refused_clearly(store: Store) -> None:
+    odd = [user("nul \x00 here and a lone \ud800 surrogate"), assistant("ok \x00")]
+    summary = store.import_messages("alice", "conv-odd", odd)
+    assert summary.title == "nul here and a lone ? surrogate"
+    assert store.export("alice", "conv-odd") == odd  # the messages themselves, exactly
+    assert [s.id for s in store.conversations("alice", query="lone \ud800").items] == ["conv-odd"]
+    assert store.conversations("alice", query="\x00").items  # matches everything, no error
+    renamed = store.set_title("alice", "conv-odd", "a\x00b")
+    assert renamed is not None and renamed.title == "ab"
+    with pytest.raises(ValueError, match="owner"):
+        store.start("eve\x00", "conv-eve")
+    with pytest.raises(ValueError, match="message id"):
+        store.add_message("alice", "conv-odd", "m\x00", None, user("x"))
 
 
 def test_share_is_a_snapshot_and_unshare_revokes(store: Store) -> None:
@@ -384,14 +410,15 @@ def test_delete_removes_the_rows(url: str, store: Store) -> None:
 # -- the database itself ---------------------------------------------------------------
 
 
-def test_fifty_threads_write_one_sqlite_file_at_once(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'busy.db'}"
-    store = Store(url)
+def test_fifty_threads_write_one_database_at_once(url: str, store: Store) -> None:
+    # On SQLite: one file, 50 writers, never "database is locked".
     errors: list[BaseException] = []
     barrier = threading.Barrier(50)
 
     def reply(n: int) -> None:
         try:
+            barrier.wait(timeout=60)
+            store.start("racer", "conv-race")  # one id started by every thread at once
             cid = f"conv-{n:03d}"
             store.start(f"user-{n % 5}", cid)
             store.add_message(f"user-{n % 5}", cid, "u0", None, user(f"question {n}"))
@@ -417,6 +444,27 @@ def test_fifty_threads_write_one_sqlite_file_at_once(tmp_path: Path) -> None:
             "done",
         )
     assert sum(len(store.conversations(f"user-{u}", limit=100).items) for u in range(5)) == 50
+    assert [s.id for s in store.conversations("racer").items] == ["conv-race"]
+
+
+def test_an_in_memory_store_is_one_database_for_every_thread() -> None:
+    store = Store("sqlite://")
+    store.start("alice", "conv-1")
+    threads = [
+        threading.Thread(
+            target=store.save_run,
+            args=("alice", "conv-1", None, [(f"r{n}", assistant(f"reply {n}"))], "done"),
+        )
+        for n in range(10)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    conv = store.get("alice", "conv-1")
+    assert conv is not None and sorted(n.id for n in conv.messages) == sorted(
+        f"r{n}" for n in range(10)
+    )
     store.close()
 
 
@@ -439,6 +487,10 @@ def test_a_schema_newer_than_this_gptchat(url: str) -> None:
     text = str(caught.value)
     assert f"version {_schema.LATEST + 7}" in text
     assert f"version {_schema.LATEST})" in text
+    if url.startswith("sqlite:///"):  # a read-only copy names the versions too
+        path = url.removeprefix("sqlite:///")
+        with pytest.raises(SchemaError, match=f"version {_schema.LATEST + 7}"):
+            Store(f"sqlite:///file:{path}?mode=ro&uri=true")
 
 
 def test_tables_without_a_version_are_refused(url: str) -> None:
@@ -533,6 +585,34 @@ def test_a_read_only_database_fails_writes_clearly(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="read-only"):
         store.start("alice", "conv-2")
     store.close()
+
+
+def test_a_full_database_fails_writes_clearly_and_keeps_what_it_had(tmp_path: Path) -> None:
+    store = Store(f"sqlite:///{tmp_path / 'full.db'}")
+    chat(store, "alice", "conv-1", "kept")
+
+    # A full disk, as SQLite sees it: no page may be added past the file's current size.
+    def cap(dbapi_conn: Any, _record: Any) -> None:
+        size = dbapi_conn.execute("PRAGMA page_count").fetchone()[0]
+        dbapi_conn.execute(f"PRAGMA max_page_count = {size}")
+
+    sa.event.listen(store._engine, "connect", cap)
+    store._engine.dispose()
+    with pytest.raises(StoreError, match="full") as caught:
+        store.add_message("alice", "conv-1", "m1", "m0", assistant("x" * 1_000_000))
+    assert str(tmp_path / "full.db") in str(caught.value)
+    conv = store.get("alice", "conv-1")
+    assert conv is not None and [n.id for n in conv.messages] == ["m0"]
+    store.close()
+
+
+def test_a_bad_url_is_named_without_its_password() -> None:
+    with pytest.raises(StoreError, match="not a database URL") as caught:
+        Store("user:hunter2@host/db")
+    assert "hunter2" not in str(caught.value)
+    with pytest.raises(StoreError, match="SQLite or Postgres") as caught:
+        Store("mysql://user:hunter2@127.0.0.1/db")
+    assert "hunter2" not in str(caught.value)
 
 
 def test_default_url_is_in_the_user_data_folder(

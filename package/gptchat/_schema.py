@@ -147,17 +147,22 @@ def current_version(conn: sa.Connection) -> int:
     return int(rows[0])
 
 
+def refuse_newer(found: int) -> None:
+    """:raises SchemaStateError: ``found`` is newer than :data:`LATEST`, naming both."""
+    if found > LATEST:
+        raise SchemaStateError(
+            f"its schema is version {found}, newer than this gptchat knows (version "
+            f"{LATEST}); upgrade gptchat to open it"
+        )
+
+
 def migrate(conn: sa.Connection) -> int:
     """Bring the database to :data:`LATEST` inside the caller's transaction; the old version.
 
     :raises SchemaStateError: a version newer than :data:`LATEST`, or an unknown state.
     """
     found = current_version(conn)
-    if found > LATEST:
-        raise SchemaStateError(
-            f"its schema is version {found}, newer than this gptchat knows (version "
-            f"{LATEST}); upgrade gptchat to open it"
-        )
+    refuse_newer(found)
     for step in MIGRATIONS:
         if step.version > found:
             step.apply(conn)

@@ -10,7 +10,9 @@ event (``not_found``, exactly as for an id nobody has).
 A run's messages are written as they stream, but never per delta: a
 :class:`RunRecorder` checkpoints the run at most every ``checkpoint_interval``
 seconds while it changes (status ``incomplete``: what a crash leaves) and once
-at its end, before the tab hears that it ended, with the final status. A store
+at its end with the final status, off the run's threads so that the stream does
+not wait for the disk. An event that reads a conversation (a new message, a
+regenerate, an open, a share) first waits for its last run to be kept. A store
 that fails during a run (read-only, full disk) costs the stream nothing: the
 reply still reaches the tab, and the tab is told once (``error`` code ``store``).
 
@@ -95,10 +97,10 @@ def summary_payload(summary: Summary) -> dict[str, Any]:
 class RunRecorder:
     """Writes one run into the store: checkpoints while it streams, and its end.
 
-    :meth:`watch` starts the checkpoint thread; :meth:`finish` is the run's
-    ``on_finish``: the final write, before ``run_finished`` goes out, so that a
-    tab that answers the reply at once finds it kept. Writes are serialized, and
-    none follows the final one, so a late checkpoint never overwrites the end.
+    :meth:`watch` starts its thread: a checkpoint every interval in which the run
+    changed, then, once the run has ended, the final write, after which the run
+    is :attr:`~gptchat.runs.Run.kept`. One thread, so writes are in order and a
+    late checkpoint never overwrites the end.
     """
 
     def __init__(
@@ -111,6 +113,7 @@ class RunRecorder:
         interval: float,
         on_saved: Callable[[Summary], None],
         on_error: Callable[[Exception], None],
+        failed: bool = False,
     ) -> None:
         self._store = store
         self._owner = owner
@@ -119,36 +122,31 @@ class RunRecorder:
         self._interval = interval
         self._on_saved = on_saved
         self._on_error = on_error
-        self._lock = threading.Lock()
-        self._final = False
-        self._failed = False
+        #: Whether the tab was told of a failure for this run (it is told once).
+        self._failed = failed
 
     def watch(self, run: Run) -> None:
-        """Checkpoint ``run`` every interval in which it changed, until it ends."""
+        """Record ``run`` from a thread of its own, until it is kept."""
         thread = threading.Thread(
-            target=self._checkpoints, args=(run,), name="gptchat-checkpoint", daemon=True
+            target=self._record, args=(run,), name="gptchat-recorder", daemon=True
         )
         thread.start()
 
-    def finish(self, run: Run) -> None:
-        """Keep the run's final messages with its status (``done``, ``stopped``, ``error``)."""
-        with self._lock:
-            self._final = True
-            _, messages = run.messages_by_id()
-            summary = self._save(messages, _FINAL.get(run.status, "error")) if messages else None
-        if summary is not None:
-            self._on_saved(summary)
-
-    def _checkpoints(self, run: Run) -> None:
-        saved = 0
-        while not run.ended.wait(self._interval):
-            with self._lock:
-                if self._final:
-                    return
+    def _record(self, run: Run) -> None:
+        try:
+            saved = 0
+            while not run.ended.wait(self._interval):
                 version, messages = run.messages_by_id()
                 if version != saved and messages:
                     self._save(messages, "incomplete")
                     saved = version
+            # Ended: the messages are final, with the status done, stopped or error.
+            _, messages = run.messages_by_id()
+            summary = self._save(messages, _FINAL.get(run.status, "error")) if messages else None
+        finally:
+            run.kept.set()
+        if summary is not None:
+            self._on_saved(summary)
 
     def _save(self, messages: list[tuple[str, dict[str, Any]]], status: str) -> Summary | None:
         try:
@@ -203,11 +201,22 @@ class History:
     def _owns(self, user: str, conversation_id: str) -> bool:
         return self.store.owner_of(conversation_id) == user
 
+    def _settled(self, user: str, conversation_id: str) -> None:
+        """Wait (a little) until the conversation's last run is kept: the tab may answer it."""
+        run = self._runs.get(conversation_id, user)
+        if run is not None and run.ended.is_set():
+            run.kept.wait(self._settings.shutdown_timeout)
+
     def _not_found(self, sid: str, conversation_id: str) -> None:
         self._emitter.error(sid, "not_found", _UNKNOWN, conversation_id)
 
-    def recorder(self, sid: str, user: str, conversation_id: str, parent_id: str) -> RunRecorder:
-        """The recorder of a run of ``user`` answering ``parent_id``."""
+    def recorder(
+        self, sid: str, user: str, conversation_id: str, parent_id: str, *, failed: bool = False
+    ) -> RunRecorder:
+        """The recorder of a run of ``user`` answering ``parent_id``.
+
+        ``failed``: the tab was told already that this run's history is not kept.
+        """
 
         def on_error(exc: Exception) -> None:
             run = self._runs.get(conversation_id, user)
@@ -221,18 +230,22 @@ class History:
             interval=self._settings.checkpoint_interval,
             on_saved=lambda summary: self.changed(user, summary),
             on_error=on_error,
+            failed=failed,
         )
 
     # -- what a run answers ----------------------------------------------------------
 
     def prepare_send(
         self, sid: str, user: str, payload: SendMessage
-    ) -> tuple[str, list[dict[str, Any]]] | None:
-        """Keep the new user message; its id and the branch the handler answers.
+    ) -> tuple[str, list[dict[str, Any]], bool] | None:
+        """Keep the new user message; its id, the branch the handler answers, and
+        whether keeping it failed.
 
         None when refused (the tab was told why). A conversation id nobody has
         is started, with the configured initial messages; its first message
-        follows them unless it names another parent.
+        follows them unless it names another parent. A store that can be read
+        but not written (read-only, full) is told to the tab once, and the reply
+        goes ahead all the same.
         """
         cid = payload.conversation_id
         if len(payload.messages) != 1:
@@ -256,15 +269,30 @@ class History:
         owner = self.store.owner_of(cid)
         parent = payload.parent_id
         started: Summary | None = None
+        failed: StoreError | None = None
+        initial: list[dict[str, Any]] = []
         if owner is None:
             initial = self._initial()
-            started = self.store.start(user, cid, initial)
+            try:
+                started = self.store.start(user, cid, initial)
+            except PermissionError:  # another user took the id a moment ago
+                self._not_found(sid, cid)
+                return None
+            except StoreError as exc:
+                failed = exc
             if parent is None and initial:
                 parent = f"init-{len(initial) - 1}"
         elif owner != user:
             self._not_found(sid, cid)
             return None
-        branch = self.store.path(user, cid, parent) if parent is not None else []
+        else:
+            self._settled(user, cid)
+        branch: list[dict[str, Any]] | None = []
+        if failed is not None:
+            branch = initial if parent is None or parent.startswith("init-") else None
+        elif parent is not None:
+            nodes = self.store.path(user, cid, parent)
+            branch = None if nodes is None else [node.message for node in nodes]
         if branch is None:
             self._emitter.error(
                 sid, "invalid_payload", f"send_message: no message {parent!r} here", cid
@@ -280,20 +308,30 @@ class History:
             )
             return None
         message = new.message.model_dump(mode="json", exclude_none=True)
-        try:
-            summary = self.store.add_message(user, cid, new.id, parent, message)
-        except ValueError as exc:
-            if started is not None:
-                self.changed(user, started)
-            self._emitter.error(sid, "invalid_payload", f"send_message: {exc}", cid)
-            return None
-        self.changed(user, summary)
-        return new.id, [node.message for node in branch] + [message]
+        if failed is None:
+            try:
+                summary = self.store.add_message(user, cid, new.id, parent, message)
+            except ValueError as exc:
+                if started is not None:
+                    self.changed(user, started)
+                self._emitter.error(sid, "invalid_payload", f"send_message: {exc}", cid)
+                return None
+            except PermissionError:  # deleted a moment ago, in another tab
+                self._not_found(sid, cid)
+                return None
+            except StoreError as exc:
+                failed = exc
+            else:
+                self.changed(user, summary)
+        if failed is not None:
+            self.failed(sid, failed, cid)
+        return new.id, [*branch, message], failed is not None
 
     def prepare_regenerate(
         self, sid: str, user: str, conversation_id: str, parent_id: str
     ) -> list[dict[str, Any]] | None:
         """The branch ending at ``parent_id`` that a new reply answers; None if refused."""
+        self._settled(user, conversation_id)
         branch = self.store.path(user, conversation_id, parent_id)
         if branch is None:
             self._not_found(sid, conversation_id)
@@ -328,6 +366,7 @@ class History:
     def on_open(self, sid: str, user: str, payload: OpenConversation) -> None:
         """``open_conversation``: every message; and the reply running there, if any."""
         cid = payload.conversation_id
+        self._settled(user, cid)
         conversation = self.store.get(user, cid)
         if conversation is None:
             self._not_found(sid, cid)
@@ -423,6 +462,7 @@ class History:
             self._not_found(sid, cid)
             return
         if payload.shared:
+            self._settled(user, cid)
             try:
                 token = self.store.share(user, cid, payload.leaf_id)
             except ValueError as exc:
@@ -440,7 +480,14 @@ class History:
             self.changed(user, summary)
 
     def set_title(self, run: Run, title: str) -> None:
-        """A handler's ``app.set_title()``: the run's conversation gets ``title``."""
-        summary = self.store.set_title(run.owner, run.conversation_id, title)
+        """A handler's ``app.set_title()``: the run's conversation gets ``title``.
+
+        A store that fails is told to the run's tab; the handler goes on.
+        """
+        try:
+            summary = self.store.set_title(run.owner, run.conversation_id, title)
+        except StoreError as exc:
+            self.failed(run.sid, exc, run.conversation_id)
+            return
         if summary is not None:
             self.changed(run.owner, summary)

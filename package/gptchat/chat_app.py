@@ -110,6 +110,10 @@ class ChatApp:
         send_timeout: float = Settings.send_timeout,
         store: StoreOption = Settings.store,
     ) -> None:
+        if store is not None and not isinstance(store, (str, Store)):
+            raise TypeError(
+                f"store must be a database URL, a gptchat.store.Store or None, not {store!r:.80}"
+            )
         # The defaults above are read from Settings, where each is written once.
         self._settings = Settings(
             reconnect_grace=reconnect_grace,

@@ -9,8 +9,8 @@ handler, a stop it ignored, a handler that went silent, or a shutdown.
 
 A run belongs to an owner: the browser's client key when the browser keeps the
 history, the user id when the server does (then every tab of the user may
-stop, resume or watch it). An ``on_finish`` callback sees the run's final
-messages before its tab hears that it ended (the server keeps them first).
+stop, resume or watch it). Whatever keeps a run's messages (the server's
+history) sets :attr:`Run.kept` once it has: a tab's next message may answer them.
 """
 
 from __future__ import annotations
@@ -30,9 +30,6 @@ from .errors import StopGeneration
 from .protocol import RunStatus
 
 log = logging.getLogger("gptchat")
-
-#: Called with the run once its final status is set, before ``run_finished`` is sent.
-FinishCallback = Callable[["Run"], None]
 
 
 @dataclass(frozen=True)
@@ -62,7 +59,6 @@ class Run:
         owner: str | None = None,
         user_id: str = "local",
         parent_id: str | None = None,
-        on_finish: FinishCallback | None = None,
     ) -> None:
         self.conversation_id = conversation_id
         self.client_key = client_key
@@ -73,10 +69,10 @@ class Run:
         self.parent_id = parent_id
         #: Bumped by every delta: a checkpoint writes only a run that changed.
         self.version = 0
-        #: Set once ``run_finished`` is queued.
+        #: Set once ``run_finished`` is queued: the messages are final.
         self.ended = threading.Event()
-        self._on_finish = on_finish
-        self._finishing = False
+        #: Set once the final messages are kept (by the server's history, when it has one).
+        self.kept = threading.Event()
         self.run_id = secrets.token_urlsafe(12)
         self.status: RunStatus = "running"
         self.error: str | None = None
@@ -113,7 +109,7 @@ class Run:
             raise StopGeneration("the user stopped this reply")
         outbox = self._outbox
         with self._lock:
-            if outbox.closed or self._finishing:
+            if outbox.closed:
                 raise StopGeneration("this reply has already ended")
             self.version += 1
             due = outbox.queue_delta(message_id, self._log.append(message_id, delta), delta)
@@ -127,17 +123,10 @@ class Run:
         by a timeout, a stop it ignored or a shutdown); returns whether this one did.
         """
         with self._lock:
-            if self._outbox.closed or self._finishing:
+            if self._outbox.closed:
                 return False
-            self._finishing = True  # no more deltas from here: the messages are final
             self.status = status
             self.error = error
-        if self._on_finish is not None:
-            try:
-                self._on_finish(self)
-            except Exception:
-                log.exception("a run's finish callback raised")
-        with self._lock:
             self.finished_at = time.monotonic()
             self._outbox.close(RunFinished(status, error))
         self.ended.set()
@@ -300,7 +289,6 @@ class RunRegistry:
         client_key: str | None = None,
         user_id: str = "local",
         parent_id: str | None = None,
-        on_finish: FinishCallback | None = None,
     ) -> Run:
         """Create and start a run of ``owner`` (the client key, or the user with a store).
 
@@ -322,7 +310,6 @@ class RunRegistry:
                 owner=owner,
                 user_id=user_id,
                 parent_id=parent_id,
-                on_finish=on_finish,
             )
             self._runs[conversation_id] = run
         run.start()

@@ -194,6 +194,9 @@ class Server:
             run.request_stop(grace=timeout)
         for run in running:
             run.wait(timeout + 1.0)
+        if self.history is not None:
+            for run in running:  # each stopped reply is kept as such before the exit
+                run.kept.wait(timeout)
         if running:
             # The last events reach the tabs before the process exits.
             self.emitter.transport.drain(1.0)
@@ -563,8 +566,8 @@ class Server:
             return
         prepared = self.history.prepare_send(sid, owner, payload)
         if prepared is not None:
-            parent_id, messages = prepared
-            self._start_run(sid, cid, owner, parent_id, messages)
+            parent_id, messages, failed = prepared
+            self._start_run(sid, cid, owner, parent_id, messages, store_failed=failed)
 
     def _on_regenerate(self, sid: str, payload: Regenerate) -> None:
         cid = payload.conversation_id
@@ -598,11 +601,18 @@ class Server:
         return False
 
     def _start_run(
-        self, sid: str, cid: str, owner: str, parent_id: str, messages: list[dict[str, Any]]
+        self,
+        sid: str,
+        cid: str,
+        owner: str,
+        parent_id: str,
+        messages: list[dict[str, Any]],
+        *,
+        store_failed: bool = False,
     ) -> None:
         recorder: RunRecorder | None = None
         if self.history is not None:
-            recorder = self.history.recorder(sid, owner, cid, parent_id)
+            recorder = self.history.recorder(sid, owner, cid, parent_id, failed=store_failed)
         try:
             run = self.runs.start(
                 cid,
@@ -612,7 +622,6 @@ class Server:
                 client_key=self.client_key(sid),
                 user_id=self.user_of(sid),
                 parent_id=parent_id,
-                on_finish=recorder.finish if recorder is not None else None,
             )
         except BusyError as exc:
             self.emitter.error(sid, "busy", str(exc), cid)

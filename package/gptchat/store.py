@@ -22,10 +22,11 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,26 +34,51 @@ from typing import Any, Final
 
 import platformdirs
 import sqlalchemy as sa
-from sqlalchemy import event
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, SQLAlchemyError
-from sqlalchemy.pool import StaticPool
 
-from . import _schema
+from . import _database, _schema
+from ._history import (
+    AUTO_TITLE_LENGTH,
+    STATUSES,
+    TITLE_MAX,
+    auto_title,
+    branch_to,
+    check_id,
+    check_message,
+    check_owner,
+    check_status,
+    check_title,
+    dump,
+    like,
+    message_text,
+    newest_leaf_of,
+    search_text,
+)
 from ._schema import conversations as C
 from ._schema import messages as M
 from ._schema import shares as S
 
+__all__ = [
+    "AUTO_TITLE_LENGTH",
+    "DEFAULT_TITLE",
+    "STATUSES",
+    "TITLE_MAX",
+    "Conversation",
+    "Node",
+    "Page",
+    "SchemaError",
+    "Shared",
+    "Store",
+    "StoreError",
+    "Summary",
+    "auto_title",
+    "message_text",
+]
+
 DEFAULT_TITLE: Final = "New chat"
-#: The longest title :meth:`Store.set_title` keeps.
-TITLE_MAX: Final = 200
-#: The length of an automatic title, before its "…".
-AUTO_TITLE_LENGTH: Final = 60
-#: The states a kept message may be in: ``incomplete`` is a reply cut by a crash.
-STATUSES: Final = frozenset({"done", "incomplete", "stopped", "error"})
-_ID_MAX: Final = 64
-_ROLES: Final = frozenset({"system", "developer", "user", "assistant", "tool", "function"})
-_SQLITE_BUSY_MS: Final = 30_000
 
 
 class StoreError(Exception):
@@ -114,120 +140,10 @@ class Shared:
     shared_at: float
 
 
-def message_text(message: Mapping[str, Any]) -> str:
-    """The text of a message: its string content, or its text parts joined by newlines.
-
-    Example::
-
-        message_text({"role": "user", "content": [{"type": "text", "text": "Hi"}]})  # "Hi"
-    """
-    content = message.get("content")
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        texts = [
-            part["text"]
-            for part in content
-            if isinstance(part, dict) and part.get("type") == "text"
-            if isinstance(part.get("text"), str)
-        ]
-        return "\n".join(texts)
-    return ""
-
-
-def auto_title(message: Mapping[str, Any]) -> str | None:
-    """The title a user message gives: its first 60 characters, whitespace folded.
-
-    Example::
-
-        auto_title({"role": "user", "content": "  Plan   a trip "})  # "Plan a trip"
-    """
-    if message.get("role") != "user":
-        return None
-    text = " ".join(message_text(message).split())
-    if not text:
-        return None
-    if len(text) > AUTO_TITLE_LENGTH:
-        return text[:AUTO_TITLE_LENGTH].rstrip() + "…"
-    return text
-
-
-def _like(query: str) -> str:
-    # Escape LIKE's wildcards so "%" and "_" match themselves.
-    escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
-
-
-def _check_id(kind: str, value: object) -> str:
-    if not isinstance(value, str) or not 0 < len(value) <= _ID_MAX:
-        raise ValueError(f"{kind} must be a string of 1 to {_ID_MAX} characters, not {value!r:.80}")
-    return value
-
-
-def _check_message(message: object) -> dict[str, Any]:
-    if not isinstance(message, dict) or message.get("role") not in _ROLES:
-        raise ValueError(f"a message must be a dict with a role of {sorted(_ROLES)}")
-    return message
-
-
-def _dump(message: Mapping[str, Any]) -> str:
-    try:
-        return json.dumps(message, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"a message must be JSON-serializable: {exc}") from exc
-
-
-def _check_status(status: str) -> str:
-    if status not in STATUSES:
-        raise ValueError(f"status must be one of {sorted(STATUSES)}, not {status!r:.40}")
-    return status
-
-
-def _check_title(title: str) -> str:
-    folded = " ".join(title.split()) if isinstance(title, str) else ""
-    if not folded:
-        raise ValueError("a title must have some text")
-    if len(folded) > TITLE_MAX:
-        raise ValueError(f"a title may have at most {TITLE_MAX} characters, not {len(folded)}")
-    return folded
-
-
 def _reason(exc: SQLAlchemyError) -> str:
     # The driver's own words, first line only: SQLAlchemy appends the SQL and a link.
     orig = getattr(exc, "orig", None) or exc
     return (str(orig).strip().splitlines() or [type(orig).__name__])[0]
-
-
-def _branch(nodes: Sequence[Node], leaf_id: str) -> list[Node] | None:
-    """The nodes from the root down to ``leaf_id``; None if it is not among them."""
-    by_id = {n.id: n for n in nodes}
-    node = by_id.get(leaf_id)
-    if node is None:
-        return None
-    branch = [node]
-    while node.parent_id is not None and len(branch) <= len(by_id):  # bound: a cycle
-        parent = by_id.get(node.parent_id)
-        if parent is None:
-            break
-        branch.append(parent)
-        node = parent
-    branch.reverse()
-    return branch
-
-
-def _newest_leaf(nodes: Sequence[Any]) -> str | None:
-    """From the newest of ``nodes`` (id, parent_id; creation order), its newest children down."""
-    if not nodes:
-        return None
-    newest_child: dict[str | None, str] = {}
-    for node in nodes:  # in creation order: the last one written per parent wins
-        newest_child[node.parent_id] = node.id
-    leaf: str = nodes[-1].id
-    for _ in nodes:
-        if leaf not in newest_child:
-            break
-        leaf = newest_child[leaf]
-    return leaf
 
 
 class Store:
@@ -253,15 +169,28 @@ class Store:
         try:
             parsed = make_url(url)
         except ArgumentError as exc:
-            raise StoreError(f"not a database URL: {url!r:.200} ({exc})") from exc
+            shown_raw = re.sub(r"([^/@:]*):[^/@]*@", r"\1:***@", str(url))[:200]  # never a password
+            raise StoreError(
+                f"not a database URL: {shown_raw!r} (expected sqlite:///path/to/file.db or "
+                "postgresql+psycopg://user@host/db)"
+            ) from exc
         shown = sa.URL.create(
             parsed.drivername, parsed.username, None, parsed.host, parsed.port, parsed.database
         )
         self.url: str = shown.render_as_string(hide_password=False)
-        self._sqlite = parsed.get_backend_name() == "sqlite"
+        backend = parsed.get_backend_name()
+        if backend not in ("sqlite", "postgresql"):
+            raise StoreError(
+                f"the history store runs on SQLite or Postgres, not {backend!r} ({self.url})"
+            )
+        self._sqlite = backend == "sqlite"
         # One connection for an in-memory database (each would be its own), so one at a time.
-        self._serial: threading.Lock | None = None
-        self._engine = self._create_engine(parsed)
+        self._serial = threading.Lock() if self._sqlite and _database.is_memory(parsed) else None
+        try:
+            self._engine = _database.create_engine(parsed)
+        except OSError as exc:
+            folder = _database.sqlite_file(parsed).parent
+            raise StoreError(f"cannot create the folder {folder} of the history: {exc}") from exc
         try:
             self._open()
         except BaseException:
@@ -317,7 +246,7 @@ class Store:
                 sa.or_(C.c.updated_at < at, sa.and_(C.c.updated_at == at, C.c.id < cid))
             )
         if query:
-            pattern = _like(query)
+            pattern = like(query)
             in_text = (
                 sa.select(M.c.seq)
                 .where(M.c.conversation_id == C.c.id, M.c.text.like(pattern, escape="\\"))
@@ -367,7 +296,7 @@ class Store:
         with self._read() as conn:
             if not self._owns(conn, owner, conversation_id):
                 return None
-            return _branch(self._nodes(conn, conversation_id), leaf_id)
+            return branch_to(self._nodes(conn, conversation_id), leaf_id)
 
     def newest_leaf(self, owner: str, conversation_id: str) -> str | None:
         """The end of the newest branch: from the newest message, its newest children down.
@@ -382,7 +311,30 @@ class Store:
                 .where(M.c.conversation_id == conversation_id)
                 .order_by(M.c.seq)
             ).all()
-        return _newest_leaf(rows)
+        return newest_leaf_of(rows)
+
+    def export(
+        self, owner: str, conversation_id: str, leaf_id: str | None = None
+    ) -> list[dict[str, Any]] | None:
+        """The branch ending at ``leaf_id`` (None: the newest) as OpenAI messages.
+
+        Exactly what ``messages=`` of the OpenAI API takes, and what
+        :meth:`import_messages` takes back. None if the owner has no such
+        conversation or message.
+
+        Example::
+
+            json.dumps(store.export("alice", "conv-0001"))
+        """
+        with self._read() as conn:
+            if not self._owns(conn, owner, conversation_id):
+                return None
+            nodes = self._nodes(conn, conversation_id)
+        leaf = leaf_id if leaf_id is not None else newest_leaf_of(nodes)
+        if leaf is None:
+            return []
+        shown = branch_to(nodes, leaf)
+        return None if shown is None else [n.message for n in shown]
 
     def shared(self, token: str) -> Shared | None:
         """What the share link ``token`` shows, None if there is no such link."""
@@ -407,12 +359,12 @@ class Store:
 
             store.start("alice", "conv-0001", [{"role": "system", "content": "Be brief."}])
         """
-        _check_id("a conversation id", conversation_id)
-        chain = [(f"init-{i}", _check_message(m)) for i, m in enumerate(initial)]
+        check_id("a conversation id", conversation_id)
+        check_owner(owner)
+        chain = [(f"init-{i}", check_message(m)) for i, m in enumerate(initial)]
         with self._write() as conn:
-            if self._claim(conn, owner, conversation_id):
-                now = time.time()
-                self._insert_conversation(conn, owner, conversation_id, DEFAULT_TITLE, now)
+            now = time.time()
+            if self._create(conn, owner, conversation_id, now):
                 self._upsert_chain(conn, conversation_id, None, chain, "done", now)
             return self._require_summary(conn, owner, conversation_id)
 
@@ -436,9 +388,9 @@ class Store:
 
             store.add_message("alice", "conv-0001", "m2", "m1", {"role": "user", "content": "Hi"})
         """
-        _check_id("a message id", message_id)
-        _check_message(message)
-        _check_status(status)
+        check_id("a message id", message_id)
+        check_message(message)
+        check_status(status)
         with self._write() as conn:
             title_kind = self._lock_owned(conn, owner, conversation_id)
             known = self._existing(conn, conversation_id, [message_id, parent_id])
@@ -472,8 +424,11 @@ class Store:
             store.save_run("alice", "conv-0001", "m1", [("r1", reply_so_far)], "incomplete")
             store.save_run("alice", "conv-0001", "m1", [("r1", reply)], "done")
         """
-        chain = [(_check_id("a message id", mid), _check_message(m)) for mid, m in messages]
-        _check_status(status)
+        chain = [(check_id("a message id", mid), check_message(m)) for mid, m in messages]
+        check_status(status)
+        ids = [mid for mid, _ in chain]
+        if len(set(ids)) != len(ids) or parent_id in ids:
+            raise ValueError("a run's message ids must differ from each other and from its parent")
         with self._write() as conn:
             title_kind = self._lock_owned(conn, owner, conversation_id)
             if parent_id is not None and not self._existing(conn, conversation_id, [parent_id]):
@@ -489,7 +444,7 @@ class Store:
         :returns: None if the owner has no such conversation.
         :raises ValueError: an empty title or one over :data:`TITLE_MAX` characters.
         """
-        title = _check_title(title)
+        title = check_title(title)
         with self._write() as conn:
             done = conn.execute(
                 sa.update(C)
@@ -533,15 +488,15 @@ class Store:
 
             store.import_messages("alice", "conv-0002", [{"role": "user", "content": "Hi"}])
         """
-        _check_id("a conversation id", conversation_id)
+        check_id("a conversation id", conversation_id)
+        check_owner(owner)
         if not messages:
             raise ValueError("an import needs at least one message")
-        chain = [(secrets.token_urlsafe(9), _check_message(m)) for m in messages]
-        given = _check_title(title) if title is not None else None
+        chain = [(secrets.token_urlsafe(9), check_message(m)) for m in messages]
+        given = check_title(title) if title is not None else None
         with self._write() as conn:
-            if self._claim(conn, owner, conversation_id):
-                at = time.time() if updated_at is None else float(updated_at)
-                self._insert_conversation(conn, owner, conversation_id, DEFAULT_TITLE, at)
+            at = time.time() if updated_at is None else float(updated_at)
+            if self._create(conn, owner, conversation_id, at):
                 self._upsert_chain(conn, conversation_id, None, chain, "done", at)
                 if given is not None:
                     self._set_title(conn, conversation_id, given, "set")
@@ -567,9 +522,9 @@ class Store:
             if head is None:
                 return None
             nodes = self._nodes(conn, conversation_id)
-            leaf = leaf_id if leaf_id is not None else _newest_leaf(nodes)
-            branch = _branch(nodes, leaf) if leaf is not None else []
-            if branch is None:
+            leaf = leaf_id if leaf_id is not None else newest_leaf_of(nodes)
+            shown = branch_to(nodes, leaf) if leaf is not None else []
+            if shown is None:
                 raise ValueError(f"message {leaf!r:.80} is not in this conversation")
             token = secrets.token_urlsafe(24)
             conn.execute(sa.delete(S).where(S.c.conversation_id == conversation_id))
@@ -578,7 +533,7 @@ class Store:
                     token=token,
                     conversation_id=conversation_id,
                     title=head.title,
-                    messages=json.dumps([n.message for n in branch], ensure_ascii=False),
+                    messages=json.dumps([n.message for n in shown], ensure_ascii=False),
                     shared_at=time.time(),
                 )
             )
@@ -594,61 +549,11 @@ class Store:
 
     # -- internals ----------------------------------------------------------------
 
-    def _create_engine(self, url: sa.URL) -> sa.Engine:
-        if not self._sqlite:
-            return sa.create_engine(url, pool_pre_ping=True)
-        database = url.database or ""
-        memory = database in ("", ":memory:") or "mode=memory" in str(url)
-        if memory:
-            self._serial = threading.Lock()
-            engine = sa.create_engine(
-                url, poolclass=StaticPool, connect_args={"check_same_thread": False}
-            )
-        else:
-            file = database.removeprefix("file:").split("?", 1)[0]
-            try:
-                Path(file).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise StoreError(f"cannot create the folder of {file}: {exc}") from exc
-            engine = sa.create_engine(
-                url,
-                connect_args={"check_same_thread": False, "timeout": _SQLITE_BUSY_MS / 1000},
-                pool_size=8,
-                max_overflow=16,
-                pool_timeout=120,
-            )
-
-        @event.listens_for(engine, "connect")
-        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
-            # We issue BEGIN ourselves (below): the driver's implicit one is deferred, and a
-            # deferred reader that then writes gets "database is locked" at once, whatever
-            # the busy timeout.
-            dbapi_conn.isolation_level = None
-            cursor = dbapi_conn.cursor()
-            try:
-                cursor.execute(f"PRAGMA busy_timeout = {_SQLITE_BUSY_MS}")
-                cursor.execute("PRAGMA foreign_keys = ON")
-                if not memory:
-                    try:
-                        cursor.execute("PRAGMA journal_mode = WAL")
-                    except Exception as exc:  # a read-only file: reads still work
-                        if "readonly" not in str(exc):
-                            raise
-                    cursor.execute("PRAGMA synchronous = NORMAL")
-            finally:
-                cursor.close()
-
-        @event.listens_for(engine, "begin")
-        def _on_begin(conn: sa.Connection) -> None:
-            write = conn.get_execution_options().get("gptchat_write", False)
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
-
-        return engine
-
     def _open(self) -> None:
         try:
             with self._read() as conn:
                 version = _schema.current_version(conn)
+            _schema.refuse_newer(version)  # before any write: a read-only copy says so too
             if version == _schema.LATEST:
                 return
             with self._write() as conn:
@@ -685,6 +590,8 @@ class Store:
             )
         if "disk is full" in low or "no space left" in low:
             return StoreError(f"the disk of {where} is full: free some space ({reason})")
+        if "unable to open" in low:
+            return StoreError(f"cannot open {where}: check its folder exists and may be written")
         if exc.connection_invalidated or "connect" in low:
             return StoreError(f"cannot reach {where}: {reason}")
         return StoreError(f"{where} failed: {reason}")
@@ -698,7 +605,7 @@ class Store:
     def _write(self) -> Iterator[sa.Connection]:
         with (
             self._guard(),
-            self._engine.connect().execution_options(gptchat_write=True) as conn,
+            self._engine.connect().execution_options(**_database.WRITE) as conn,
             conn.begin(),
         ):
             yield conn
@@ -726,17 +633,6 @@ class Store:
         stmt = sa.select(C.c.id).where(C.c.id == conversation_id, C.c.owner == owner)
         return conn.execute(stmt.with_for_update() if lock else stmt).first() is not None
 
-    def _claim(self, conn: sa.Connection, owner: str, conversation_id: str) -> bool:
-        """Whether the id is free (the caller creates it); False if the owner has it."""
-        found = conn.execute(
-            sa.select(C.c.owner).where(C.c.id == conversation_id).with_for_update()
-        ).scalar()
-        if found is None:
-            return True
-        if found != owner:
-            raise PermissionError(f"conversation {conversation_id!r} belongs to another user")
-        return False
-
     def _lock_owned(self, conn: sa.Connection, owner: str, conversation_id: str) -> str:
         """Lock the owner's conversation for this transaction; its title kind."""
         kind = conn.execute(
@@ -762,20 +658,36 @@ class Store:
         ).all()
         return {r.id: r.parent_id for r in rows}
 
-    def _insert_conversation(
-        self, conn: sa.Connection, owner: str, conversation_id: str, title: str, at: float
-    ) -> None:
-        conn.execute(
-            sa.insert(C).values(
+    def _create(self, conn: sa.Connection, owner: str, conversation_id: str, at: float) -> bool:
+        """Create the conversation if the id is free; False if the owner has it already.
+
+        :raises PermissionError: another owner has the id.
+        """
+        insert = sqlite_insert if self._sqlite else postgresql_insert
+        # ON CONFLICT: two tabs starting one conversation at once on Postgres, where no row
+        # lock can be taken on a row that does not exist yet.
+        created = conn.execute(
+            insert(C)
+            .values(
                 id=conversation_id,
                 owner=owner,
-                title=title,
-                title_search=title.lower(),
+                title=DEFAULT_TITLE,
+                title_search=DEFAULT_TITLE.lower(),
                 title_kind="default",
                 created_at=at,
                 updated_at=at,
             )
-        )
+            .on_conflict_do_nothing(index_elements=[C.c.id])
+            .returning(C.c.id)
+        ).first()
+        if created is not None:
+            return True
+        found = conn.execute(
+            sa.select(C.c.owner).where(C.c.id == conversation_id).with_for_update()
+        ).scalar()
+        if found != owner:
+            raise PermissionError(f"conversation {conversation_id!r} belongs to another user")
+        return False
 
     def _insert_message(
         self,
@@ -792,8 +704,8 @@ class Store:
                 conversation_id=conversation_id,
                 id=message_id,
                 parent_id=parent_id,
-                message=_dump(message),
-                text=message_text(message).lower(),
+                message=dump(message),
+                text=search_text(message),
                 status=status,
                 created_at=at,
             )
@@ -821,9 +733,7 @@ class Store:
                 conn.execute(
                     sa.update(M)
                     .where(M.c.conversation_id == conversation_id, M.c.id == mid)
-                    .values(
-                        message=_dump(message), text=message_text(message).lower(), status=status
-                    )
+                    .values(message=dump(message), text=search_text(message), status=status)
                 )
             parent = mid
 

@@ -7,11 +7,13 @@ a SQLite file in the test's folder."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gptchat import ChatApp
+from tests.pg_server import PostgresServer, postgres_server  # noqa: F401 (a fixture)
 from tests.support import (
     SocketClient,
     live_server,
@@ -22,6 +24,15 @@ from tests.support import (
 )
 
 CID = "branch-conv-0001"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test on a SQLite file and on a real Postgres (a fresh database)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
 
 
 @pytest.fixture
@@ -254,6 +265,7 @@ def test_without_a_store_the_browser_keeps_the_history_as_before(chat: ChatApp) 
     @chat.handle_send_message
     def handler(messages: list[dict[str, Any]]) -> str:
         seen.append(messages)
+        chat.set_title("Named by the handler")
         return "fine"
 
     assert chat.store is None
@@ -267,6 +279,9 @@ def test_without_a_store_the_browser_keeps_the_history_as_before(chat: ChatApp) 
             tab.emit("send_message", {"conversation_id": CID, "messages": branch})
             assert tab.wait_event("run_finished")["status"] == "done"
             assert tab.named("run_started")[0]["parent_id"] == "u0"
+            # The browser keeps the title: only this tab hears of it.
+            (changed,) = tab.named("conversation_changed")
+            assert (changed["conversation_id"], changed["title"]) == (CID, "Named by the handler")
             tab.emit("regenerate", {"conversation_id": CID, "parent_id": "u0"})
             tab.emit("open_conversation", {"conversation_id": CID})
             tab.emit("rename_conversation", {"conversation_id": CID, "title": "x"})

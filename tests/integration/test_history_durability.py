@@ -25,6 +25,7 @@ import pytest
 
 from gptchat import ChatApp
 from gptchat.store import Store, Summary
+from tests.pg_server import PostgresServer, postgres_server  # noqa: F401 (a fixture)
 from tests.support import (
     SocketClient,
     live_server,
@@ -111,6 +112,10 @@ def test_a_reply_is_checkpointed_while_it_streams_and_kept_whole_at_its_end(
                 gate.set()
                 assert tab.wait_event("run_finished")["status"] == "done"
                 (reply,) = reply_of(tab, run_id).values()
+                # The final write follows run_finished; the tab hears of it.
+                tab.wait_for(
+                    lambda ev: ev[-1][0] == "conversation_changed" and ev[-2][0] == "run_finished"
+                )
             finally:
                 tab.close()
         rows = kept(store_url, "local", CID)
@@ -229,9 +234,13 @@ def test_a_sigkill_mid_reply_loses_at_most_the_last_second_of_it(
     assert words == [f"w{i}" for i in range(len(words))]
 
 
-def test_fifty_replies_at_once_into_one_sqlite_file(
-    store_url: str, caplog: pytest.LogCaptureFixture
+@pytest.mark.parametrize("database", ["sqlite", "postgres"])
+def test_fifty_replies_at_once_into_one_database(
+    store_url: str, caplog: pytest.LogCaptureFixture, database: str, request: pytest.FixtureRequest
 ) -> None:
+    if database == "postgres":
+        server: PostgresServer = request.getfixturevalue("postgres_server")
+        store_url = server.create_database()
     chat = ChatApp(store=store_url, coalesce_interval=0.0, max_generations=10)
     # Checkpoints every 50 ms rather than every second: many more writes in flight at once.
     chat._settings = dataclasses.replace(chat._settings, checkpoint_interval=0.05)
@@ -252,9 +261,12 @@ def test_fifty_replies_at_once_into_one_sqlite_file(
             for n in range(10):
                 for i, tab in enumerate(tabs):
                     send_one(tab, f"fifty-conv-{i:02d}-{n:02d}", "u1", f"question {i}/{n}")
-            for tab in tabs:
+            for i, tab in enumerate(tabs):
                 finished = wait_count(tab, "run_finished", 10, timeout=60)
                 assert {d["status"] for d in finished} == {"done"}
+                for n in range(10):
+                    run = chat.server.runs.get(f"fifty-conv-{i:02d}-{n:02d}", "local")
+                    assert run is not None and run.kept.wait(10)
                 assert tab.named("error") == []
         finally:
             for tab in tabs:
@@ -400,3 +412,74 @@ def test_the_default_store_is_in_the_data_folder_and_survives_a_restart(
         finally:
             store.close()
     assert file.is_file()
+
+
+def test_a_sigterm_mid_reply_keeps_it_as_stopped(
+    store_url: str, processes: list[ServerProcess]
+) -> None:
+    first = ServerProcess(store_url)
+    processes.append(first)
+    tab = SocketClient(first.url())
+    try:
+        send_one(tab, CID, "u1", "slow")
+        run_id = tab.wait_event("run_started")["run_id"]
+        wait_count(tab, "message_delta", 5)
+        first.proc.send_signal(signal.SIGTERM)
+        assert first.proc.wait(15) == 0
+        (streamed,) = reply_of(tab, run_id).values()
+    finally:
+        tab.close()
+    rows = kept(store_url, "local", CID)
+    assert [(r[0], r[2]) for r in rows] == [("u1", "done"), (rows[1][0], "stopped")]
+    # All the tab saw, and no more: the final write came after the last delta.
+    assert rows[1][3] == streamed["content"]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB file system of its own (tmpfs), to fill up: needs root, as in CI."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_a_disk_that_fills_up_mid_reply_costs_the_reply_nothing_and_is_told_once(
+    small_disk: Path,
+) -> None:
+    chat = ChatApp(store=f"sqlite:///{small_disk / 'history.db'}", coalesce_interval=0.0)
+    chunk = "lorem ipsum " * 1700  # 20 KB: 100 of them are twice the disk
+
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> None:
+        mid = chat.new_id()
+        chat.update_message({"role": "assistant", "content": ""}, id=mid)
+        for _ in range(100):
+            chat.update_message({"content": chunk}, id=mid)
+            time.sleep(0.025)
+
+    try:
+        with live_server(chat) as url:
+            tab = SocketClient(url)
+            try:
+                send_one(tab, CID, "u1", "write a lot")
+                done = tab.wait_event("run_finished", timeout=30)
+                run = chat.server.runs.get(CID, "local")
+                assert run is not None and run.kept.wait(10)
+                (reply,) = reply_of(tab, done["run_id"]).values()
+                errors = tab.named("error")
+            finally:
+                tab.close()
+        assert done["status"] == "done" and reply["content"] == chunk * 100
+        assert [(e["code"], e["conversation_id"]) for e in errors] == [("store", CID)]
+        assert "full" in errors[0]["message"]
+    finally:
+        if chat._server is not None and chat._server.store is not None:
+            chat._server.store.close()

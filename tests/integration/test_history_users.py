@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from gptchat import ChatApp
 from gptchat.protocol import PROTOCOL_VERSION
-from gptchat.store import Store
+from gptchat.store import Store, StoreError
+from tests.pg_server import PostgresServer, postgres_server  # noqa: F401 (a fixture)
 from tests.support import (
     SocketClient,
     live_server,
@@ -25,6 +27,15 @@ from tests.support import (
 )
 
 CID = "alice-conv-0001"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each test on a SQLite file and on a real Postgres (a fresh database)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
 
 
 @pytest.fixture
@@ -43,6 +54,7 @@ def seen(hchat: ChatApp, gate: threading.Event) -> list[list[dict[str, Any]]]:
     @hchat.handle_send_message
     def handler(messages: list[dict[str, Any]]) -> None:
         calls.append(messages)
+        assert hchat.context().user_id == "alice"  # only alice gets replies in these tests
         text = messages[-1]["content"]
         mid = hchat.new_id()
         hchat.update_message({"role": "assistant", "content": "Re: "}, id=mid)
@@ -290,3 +302,10 @@ def test_a_store_instance_is_used_as_given(store_url: str) -> None:
         assert chat.store is store
     finally:
         store.close()
+
+
+def test_a_store_that_is_not_one_is_refused_by_name() -> None:
+    with pytest.raises(TypeError, match="store must be a database URL"):
+        ChatApp(store=42)  # type: ignore[arg-type]
+    with pytest.raises(StoreError, match="not a database URL"):
+        _ = ChatApp(store="no url at all").store
