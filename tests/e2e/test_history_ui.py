@@ -110,6 +110,7 @@ def test_history_comes_from_the_server_paged_and_searchable(store: Store, tab: T
     chat.page.get_by_test_id("sidebar").evaluate("(el) => el.scrollTo(0, el.scrollHeight)")
     expect(items(chat)).to_have_count(36)
     expect(titles(chat).last).to_have_text("Bread")
+    chat.screenshot("history-sidebar-1280-light")
     open_chat(chat, "Topic 10")
     expect(chat.messages("assistant").locator(".md-root")).to_have_text("A10")
     # Search titles and text; clearing it brings the list back.
@@ -205,6 +206,34 @@ def test_branches_after_edit_and_regenerate_and_a_reload(
     chat.screenshot("history-branches-390-light")
     page.get_by_test_id("sidebar-toggle").click()
     chat.screenshot("history-sidebar-390-light")
+
+
+def test_a_new_chat_starts_from_the_configured_messages(
+    hchat: ChatApp, store: Store, tab: Tab, seen: list[list[dict[str, Any]]]
+) -> None:
+    hchat.set_config({"messages": [{"role": "system", "content": "Answer like a pirate."}]})
+    chat = tab("alice")
+    chat.open()
+    chat.send("Where is the treasure?")
+    chat.wait_idle()
+    # The tab and the server name the initial message alike: the user message follows it.
+    assert seen[0] == [
+        {"role": "system", "content": "Answer like a pirate."},
+        {"role": "user", "content": "Where is the treasure?"},
+    ]
+    [item] = store.conversations("alice").items
+    kept = store.get("alice", item.id)
+    assert kept is not None
+    assert [(n.id, n.parent_id) for n in kept.messages][:1] == [("init-0", None)]
+    assert kept.messages[1].parent_id == "init-0"
+    chat.send("And then?")
+    chat.wait_idle()
+    assert [m["content"] for m in seen[1]] == [
+        "Answer like a pirate.",
+        "Where is the treasure?",
+        "Reply 1: Where is the treasure?",
+        "And then?",
+    ]
 
 
 def test_an_interrupted_reply_offers_a_retry(store: Store, tab: Tab, seen: list[Any]) -> None:
