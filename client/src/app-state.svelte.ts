@@ -24,7 +24,8 @@ import type {
   UIMessage,
 } from "./core/conversation";
 import type { Persistence } from "./core/persistence";
-import { addPage, itemOf, sortNewest, upsert, without } from "./core/sidebar";
+import { itemOf, sortNewest } from "./core/sidebar";
+import { ConversationListState } from "./list-state.svelte";
 import type { SidebarItem } from "./core/sidebar";
 import { addNode, showVersion } from "./core/tree";
 import type { Delta } from "./core/merge";
@@ -33,7 +34,6 @@ import type {
   ClientToServerEvents,
   ConversationDeleted,
   ConversationList,
-  ListCursor,
   UIConfig,
 } from "./protocol.gen";
 import { loadRenderer } from "./ui/markdown/index";
@@ -45,8 +45,7 @@ import type { Outbox } from "./session";
 /** How long after a reply of this tab ends its own `conversation_changed` may come. */
 const OWN_CHANGE_MS = 2000;
 
-/** How many conversations the sidebar asks for at a time. */
-export const PAGE_SIZE = 30;
+export { PAGE_SIZE } from "./list-state.svelte";
 
 type Payload<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[0];
 
@@ -62,16 +61,11 @@ export class ChatStore {
   notice = $state<string | null>(null);
   /** This page is older (or newer) than the server: it asks for a reload and sends nothing. */
   outdated = $state(false);
-  /** Server history: the sidebar's pages so far, newest first. */
-  listItems = $state.raw<SidebarItem[]>([]);
-  /** Server history: the search the list shows ("" for none). */
-  listQuery = $state("");
-  /** Server history: a page was asked for and has not come yet. */
-  listLoading = $state(false);
+  /** Server history: the sidebar's pages, its search. */
+  readonly list = new ConversationListState((p) => this.emit("list_conversations", p));
   /** Server history: the conversation asked for (`open_conversation`) and not come yet. */
   opening = $state<string | null>(null);
 
-  private listNext: ListCursor | null = null;
   private outbox: Outbox | null = null;
   private framePending = false;
   private saveTimer: ReturnType<typeof setTimeout> | null = null;
@@ -118,7 +112,7 @@ export class ChatStore {
   /** What the sidebar lists, newest first. */
   get sidebar(): SidebarItem[] {
     void this.tick;
-    if (this.serverHistory) return this.listItems;
+    if (this.serverHistory) return this.list.items;
     return sortNewest(
       this.conversations.map((c) => ({
         id: c.id,
@@ -207,7 +201,7 @@ export class ChatStore {
     if (conv?.running) return; // its reply streams here: what we have is the newest
     if (conv && conv.loaded && !conv.messages.some((m) => m.message.role === "user")) return;
     if (!conv) {
-      const item = this.listItems.find((i) => i.id === id);
+      const item = this.list.items.find((i) => i.id === id);
       conv = emptyConversation(id, item?.title ?? "", item?.updatedAt);
       conv.loaded = false;
       this.conversations = [...this.conversations, conv];
@@ -228,7 +222,7 @@ export class ChatStore {
     const conv = this.conversations.find((c) => c.id === id);
     if (conv) conv.title = clean;
     if (this.serverHistory) {
-      this.listItems = this.listItems.map((i) => (i.id === id ? { ...i, title: clean } : i));
+      this.list.renamed(id, clean);
       this.emit("rename_conversation", { conversation_id: id, title: clean });
     }
     this.changed();
@@ -241,7 +235,7 @@ export class ChatStore {
 
   private forget(id: string): void {
     this.conversations = this.conversations.filter((c) => c.id !== id);
-    this.listItems = without(this.listItems, id);
+    this.list.remove(id);
     if (this.currentId === id || this.conversations.length === 0) {
       if (this.conversations.length === 0 || this.serverHistory) this.startNewChat();
       else this.select(this.conversations[0]?.id ?? "");
@@ -293,27 +287,12 @@ export class ChatStore {
 
   /** Server history: list the conversations matching `query` ("" for all), first page. */
   search(query: string): void {
-    this.listQuery = query;
-    this.listNext = null;
-    this.listLoading = true;
-    this.emit("list_conversations", { query, limit: PAGE_SIZE });
+    this.list.search(query);
   }
 
   /** Server history: the next page of the list, if there is one and none is on its way. */
   loadMore(): void {
-    if (!this.serverHistory || this.listLoading || !this.listNext) return;
-    this.listLoading = true;
-    this.emit("list_conversations", {
-      query: this.listQuery,
-      before: this.listNext,
-      limit: PAGE_SIZE,
-    });
-  }
-
-  /** Whether the list has more pages to ask for. */
-  get hasMore(): boolean {
-    void this.tick;
-    return this.listNext !== null;
+    if (this.serverHistory) this.list.loadMore();
   }
 
   /** Send a new user message (`msg`; null: answer the branch again, browser history). */
@@ -398,7 +377,7 @@ export class ChatStore {
   /** After a (re)connect: resume replies, and with server history refresh what is shown. */
   private resync(): void {
     if (this.serverMode) {
-      this.search(this.listQuery);
+      this.list.search(this.list.query);
       for (const conv of this.uploads.values()) this.upload(conv);
     }
     for (const conv of this.conversations) {
@@ -486,7 +465,7 @@ export class ChatStore {
     conv: Conversation | undefined,
   ): void {
     const item = itemOf(p);
-    this.listItems = upsert(this.listItems, item, this.listQuery === "");
+    this.list.changed(item);
     const upload = this.uploads.get(item.id) ?? (this.pendingImport === item.id ? conv : undefined);
     if (this.pendingImport === item.id) this.pendingImport = null;
     if (upload) {
@@ -505,10 +484,7 @@ export class ChatStore {
 
   /** A page of the conversation list (a stale search's page is dropped). */
   applyList(page: ConversationList): void {
-    if (page.query !== this.listQuery) return;
-    this.listItems = addPage(this.listItems, page);
-    this.listNext = page.next ?? null;
-    this.listLoading = false;
+    this.list.applyPage(page);
     this.changed();
   }
 
