@@ -383,9 +383,11 @@ export class ChatStore {
     for (const conv of this.conversations) {
       const current = conv.id === this.currentId;
       if (this.serverMode && current && !this.uploads.has(conv.id)) {
-        // Opening attaches this tab to a reply running there (a snapshot follows).
+        // Opening attaches this tab to a reply running there (a snapshot follows); a reply
+        // it was showing asks to resume too, whose not_found says it is over.
         const started = !conv.loaded || conv.messages.some((m) => m.message.role === "user");
         if (started) this.requestOpen(conv.id);
+        if (conv.running) this.emit("resume", { conversation_id: conv.id });
       } else if (conv.running) this.emit("resume", { conversation_id: conv.id });
     }
   }

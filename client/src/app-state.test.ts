@@ -335,6 +335,19 @@ describe("ChatStore with server history", () => {
     expect(store.current.loaded).toBe(true);
   });
 
+  it("after a reconnect, a reply that is no longer running is not shown as running", () => {
+    const { store, out } = serverStore();
+    store.send("Long task");
+    const conv = store.current;
+    store.applyEvent("run_started", { conversation_id: conv.id, run_id: "r" });
+    out.take();
+    store.applyConfig(SERVER); // the socket came back
+    expect(out.names()).toEqual(["list_conversations", "open_conversation", "resume"]);
+    store.applyEvent("error", { code: "not_found", message: "no reply", conversation_id: conv.id });
+    expect(conv.running).toBe(false);
+    expect(conv.error).toBeNull();
+  });
+
   it("says a store error once, and keeps the reply going", () => {
     const { store } = serverStore();
     const conv = store.current;

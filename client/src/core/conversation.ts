@@ -302,9 +302,14 @@ export function onConversationChanged(conv: Conversation, p: ConversationSummary
 }
 
 export function onError(conv: Conversation, p: ErrorPayload): void {
-  // not_found: nothing to resume, not an error for the user. store and outdated are the
+  // not_found: nothing runs there (nothing to resume: the server restarted, the reply
+  // ended while we were away), not an error for the user. store and outdated are the
   // app's (a notice, a banner): the reply itself goes on.
-  if (p.code === "not_found" || p.code === "store" || p.code === "outdated") return;
+  if (p.code === "not_found") {
+    conv.running = false;
+    return;
+  }
+  if (p.code === "store" || p.code === "outdated") return;
   conv.error = p.message;
   if (p.code !== "busy") conv.running = false;
 }
