@@ -137,9 +137,18 @@ export class ChatStore {
     if (!this.outdated) this.outbox?.emit(event, payload);
   }
 
+  /**
+   * Whether a message may be sent in `conv` now: not while a reply runs, while it has not
+   * come from the server, or while this browser's copy is being uploaded (a send first
+   * would start it on the server without its earlier messages).
+   */
+  private canSend(conv: Conversation): boolean {
+    return !conv.running && conv.loaded && !this.outdated && !this.uploads.has(conv.id);
+  }
+
   send(content: ChatMessage["content"]): void {
     const conv = this.current;
-    if (conv.running || !conv.loaded || this.outdated) return;
+    if (!this.canSend(conv)) return;
     const msg = addUserMessage(conv, content);
     this.dispatch(conv, msg);
   }
@@ -147,7 +156,7 @@ export class ChatStore {
   /** Edit an earlier user message: a new version of it, shown and sent. */
   edit(messageId: string, text: string): void {
     const conv = this.current;
-    if (conv.running || !text.trim() || this.outdated) return;
+    if (!this.canSend(conv) || !text.trim()) return;
     const msg = editUserMessage(conv, messageId, text, keptOnEdit);
     if (msg) this.dispatch(conv, msg);
   }
@@ -158,7 +167,7 @@ export class ChatStore {
    */
   retry(fromId?: string): void {
     const conv = this.current;
-    if (conv.running || this.outdated) return;
+    if (!this.canSend(conv)) return;
     const user = userMessageBefore(conv, fromId);
     if (!user || !prepareRegenerate(conv, user.id)) return;
     if (this.serverHistory) {

@@ -308,6 +308,10 @@ describe("ChatStore with server history", () => {
         },
       ],
     ]);
+    // Its copy here is not written to until the server has it.
+    store.select("c0ffee00c0ffee00");
+    store.send("Too soon");
+    expect(out.take().filter(([name]) => name === "send_message")).toEqual([]);
     // Interrupted before the server answered: a reload uploads it again.
     expect(new LocalPersistence().loadConversations().map((c) => c.id)).toContain(
       "c0ffee00c0ffee00",
