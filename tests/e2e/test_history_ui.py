@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from gptchat import ChatApp
 from gptchat.store import Store
 from tests.e2e.chat_page import ChatPage
 from tests.e2e.conftest import SCREENSHOTS
+from tests.support import live_server
 
 Tab = Callable[..., ChatPage]
 
@@ -375,3 +377,40 @@ def test_a_thousand_message_conversation_opens_fast(store: Store, tab: Tab) -> N
         f"{frames['p95']:.1f} ms, max {frames['max']:.1f} ms, "
         f"{frames['rendered']} messages rendered"
     )
+
+
+def test_a_store_that_cannot_write_is_said_once_and_the_reply_still_shows(
+    browser: Browser, tmp_path: Path
+) -> None:
+    path = tmp_path / "history.db"
+    writable = Store(f"sqlite:///{path}")
+    seed(writable, "local", "local-conv-0001", "Kept before", 1000, "Hello", "Hi there")
+    writable.close()
+    # The same file opened read-only: every write fails, as on a full or read-only disk.
+    chat = ChatApp(store=f"sqlite:///file:{path}?mode=ro&uri=true", coalesce_interval=0.0)
+    chat.handle_send_message(lambda messages: {"role": "assistant", "content": "Still here"})
+    context = browser.new_context(viewport={"width": 1280, "height": 860})
+    try:
+        with live_server(chat) as url:
+            page = ChatPage(context.new_page(), url, SCREENSHOTS)
+            page.open()
+            open_chat(page, "Kept before")
+            page.send("Are you there?")
+            page.wait_idle()
+            expect(reply(page)).to_have_text("Still here")
+            notice = page.page.get_by_role("alert").filter(has_text="read-only")
+            expect(notice).to_have_count(1)
+            page.screenshot("history-store-notice-1280-light")
+            notice.get_by_role("button", name="Dismiss").click()
+            # A new chat's reply is not kept either: it still shows, and the trouble is
+            # not said again.
+            page.page.get_by_test_id("new-chat").click()
+            page.send("A new chat?")
+            page.wait_idle()
+            expect(reply(page)).to_have_text("Still here")
+            time.sleep(0.3)
+            expect(page.page.get_by_role("alert")).to_have_count(0)
+    finally:
+        context.close()
+        if chat._server is not None and chat._server.store is not None:
+            chat._server.store.close()
