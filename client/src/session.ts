@@ -1,10 +1,12 @@
 // The socket session: owns the connection to the server, feeds what it receives to the
-// store (and so to `applyServerEvent`), sends what the store asks, and resumes the
-// conversations that were streaming when the connection dropped. The store never sees
-// the socket: another transport would be another class with the same two sides.
+// store (and so to `applyServerEvent`), and sends what the store asks. On every (re)connect
+// the server sends `config`, and the store catches up from there (resumes replies, asks for
+// the list). The store never sees the socket: another transport would be another class
+// with the same two sides.
 import { CONVERSATION_EVENTS } from "./core/conversation";
-import type { ServerPayload } from "./core/conversation";
+import type { AppEventName, ServerPayload } from "./core/conversation";
 import { clientKey } from "./core/persistence";
+import { ServerEvent } from "./protocol.gen";
 import type { ClientToServerEvents } from "./protocol.gen";
 import { connectSocket } from "./transport/socket";
 import type { ChatSocket } from "./transport/socket";
@@ -18,6 +20,14 @@ export interface Outbox {
   ): void;
 }
 
+// The events the store takes as a whole (not one conversation's): one entry each, so a
+// server event that neither this map nor the reducers handle is a type error.
+const APP_EVENTS: { [E in AppEventName]: (store: ChatStore, payload: ServerPayload<E>) => void } = {
+  [ServerEvent.CONFIG]: (store, config) => store.applyConfig(config),
+  [ServerEvent.CONVERSATION_LIST]: (store, page) => store.applyList(page),
+  [ServerEvent.CONVERSATION_DELETED]: (store, p) => store.applyDeleted(p),
+};
+
 export class ChatSession implements Outbox {
   private socket: ChatSocket | null = null;
 
@@ -27,19 +37,23 @@ export class ChatSession implements Outbox {
   connect(): void {
     const socket = connectSocket(clientKey());
     this.socket = socket;
-    socket.on("connect", () => {
-      this.store.setConnected(true);
-      // Bring back every reply that was streaming when we lost the connection (or reloaded).
-      for (const conv of this.store.conversations) {
-        if (conv.running) socket.emit("resume", { conversation_id: conv.id });
-      }
-    });
+    socket.on("connect", () => this.store.setConnected(true));
     socket.on("disconnect", () => this.store.setConnected(false));
-    socket.on("config", (config) => this.store.applyConfig(config));
+    const after = (): void => {
+      // An out-of-date page sends nothing more, and stops reconnecting.
+      if (this.store.outdated) socket.disconnect();
+    };
+    for (const event of Object.keys(APP_EVENTS) as AppEventName[]) {
+      socket.on(event, (payload: ServerPayload<typeof event>) => {
+        (APP_EVENTS[event] as (store: ChatStore, p: typeof payload) => void)(this.store, payload);
+        after();
+      });
+    }
     for (const event of CONVERSATION_EVENTS) {
-      socket.on(event, (payload: ServerPayload<typeof event>) =>
-        this.store.applyEvent(event, payload),
-      );
+      socket.on(event, (payload: ServerPayload<typeof event>) => {
+        this.store.applyEvent(event, payload);
+        after();
+      });
     }
   }
 

@@ -480,7 +480,14 @@ class History:
             self.changed(user, summary)
 
     def set_title(self, run: Run, title: str) -> None:
-        """A handler's ``app.set_title()``: the run's conversation gets ``title``."""
-        summary = self.store.set_title(run.owner, run.conversation_id, title)
+        """A handler's ``app.set_title()``: the run's conversation gets ``title``.
+
+        A store that fails is told to the run's tab; the handler goes on.
+        """
+        try:
+            summary = self.store.set_title(run.owner, run.conversation_id, title)
+        except StoreError as exc:
+            self.failed(run.sid, exc, run.conversation_id)
+            return
         if summary is not None:
             self.changed(run.owner, summary)

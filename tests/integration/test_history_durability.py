@@ -433,3 +433,53 @@ def test_a_sigterm_mid_reply_keeps_it_as_stopped(
     assert [(r[0], r[2]) for r in rows] == [("u1", "done"), (rows[1][0], "stopped")]
     # All the tab saw, and no more: the final write came after the last delta.
     assert rows[1][3] == streamed["content"]
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 1 MiB file system of its own (tmpfs), to fill up: needs root, as in CI."""
+    folder = tmp_path / "disk"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(folder)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.decode().strip()}")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], check=True)
+
+
+def test_a_disk_that_fills_up_mid_reply_costs_the_reply_nothing_and_is_told_once(
+    small_disk: Path,
+) -> None:
+    chat = ChatApp(store=f"sqlite:///{small_disk / 'history.db'}", coalesce_interval=0.0)
+    chunk = "lorem ipsum " * 1700  # 20 KB: 100 of them are twice the disk
+
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> None:
+        mid = chat.new_id()
+        chat.update_message({"role": "assistant", "content": ""}, id=mid)
+        for _ in range(100):
+            chat.update_message({"content": chunk}, id=mid)
+            time.sleep(0.025)
+
+    try:
+        with live_server(chat) as url:
+            tab = SocketClient(url)
+            try:
+                send_one(tab, CID, "u1", "write a lot")
+                done = tab.wait_event("run_finished", timeout=30)
+                run = chat.server.runs.get(CID, "local")
+                assert run is not None and run.kept.wait(10)
+                (reply,) = reply_of(tab, done["run_id"]).values()
+                errors = tab.named("error")
+            finally:
+                tab.close()
+        assert done["status"] == "done" and reply["content"] == chunk * 100
+        assert [(e["code"], e["conversation_id"]) for e in errors] == [("store", CID)]
+        assert "full" in errors[0]["message"]
+    finally:
+        if chat._server is not None and chat._server.store is not None:
+            chat._server.store.close()

@@ -80,7 +80,7 @@ describe("conversation reducer", () => {
     expect(conv.messages[0]?.message.content).toBe("abcdef");
   });
 
-  it("edits a user message: new text, images kept, what followed dropped", () => {
+  it("edits a user message: a new version with the new text, images kept, shown alone", () => {
     const conv = newConversation([{ role: "system", content: "be brief" }]);
     addUserMessage(conv, "first");
     onRunStarted(conv, { conversation_id: "c", run_id: "r" });
@@ -89,13 +89,18 @@ describe("conversation reducer", () => {
     const image = { type: "image_url" as const, image_url: { url: "data:image/png;base64,AA==" } };
     const second = addUserMessage(conv, [{ type: "text", text: "look" }, image]);
     const first = conv.messages[1]!;
-    expect(editUserMessage(conv, second.id, "look again")).toBe(true);
-    expect(second.message.content).toEqual([{ type: "text", text: "look again" }, image]);
-    expect(editUserMessage(conv, first.id, "first, edited")).toBe(true);
+    const again = editUserMessage(conv, second.id, "look again");
+    expect(again?.message.content).toEqual([{ type: "text", text: "look again" }, image]);
+    // The old version is kept as it was, beside the new one.
+    expect(second.message.content).toEqual([{ type: "text", text: "look" }, image]);
+    expect(again?.parentId).toBe(second.parentId);
+    const edited = editUserMessage(conv, first.id, "first, edited");
     expect(conv.messages.map((m) => m.message.role)).toEqual(["system", "user"]);
+    expect(conv.messages[1]).toBe(edited);
     expect(conv.messages[1]?.message.content).toBe("first, edited");
-    expect(editUserMessage(conv, conv.messages[0]!.id, "not a user message")).toBe(false);
-    expect(editUserMessage(conv, "missing", "x")).toBe(false);
+    expect(conv.nodes).toHaveLength(6);
+    expect(editUserMessage(conv, conv.messages[0]!.id, "not a user message")).toBeNull();
+    expect(editUserMessage(conv, "missing", "x")).toBeNull();
   });
 
   it("titles a conversation after its first user message", () => {
@@ -144,7 +149,8 @@ describe("persistence", () => {
     addUserMessage(conv, "hello");
     saveConversations([conv]);
     expect(loadConversations()[0]?.title).toBe("hello");
-    localStorage.setItem("gptchat:v1:conversations", "{not json");
+    localStorage.setItem("gptchat:v2:conversations", "{not json");
+    localStorage.setItem("gptchat:v1:conversations", "[1, null, {}]");
     expect(loadConversations()).toEqual([]);
   });
   it("keeps one client key per browser", () => {
