@@ -326,8 +326,12 @@ def load_bench(name: str) -> ModuleType:
 
 
 def header_user(request: Any) -> str | None:
-    """An ``auth`` callable for tests: the user is whoever the ``X-Test-User`` header names."""
-    user: str | None = request.headers.get("X-Test-User")
+    """An ``auth`` callable for tests: the user is whoever the ``X-Test-User`` header names.
+
+    Or the ``test_user`` cookie: a browser sends its cookies with a download, where
+    Playwright's extra headers are not sent.
+    """
+    user: str | None = request.headers.get("X-Test-User") or request.cookies.get("test_user")
     return user
 
 

@@ -24,6 +24,7 @@ import type {
   UIMessage,
 } from "./core/conversation";
 import type { Persistence } from "./core/persistence";
+import { exportUrl, toJson, toMarkdown } from "./core/exportFormat";
 import { itemOf, sortNewest } from "./core/sidebar";
 import { ConversationListState } from "./list-state.svelte";
 import type { SidebarItem } from "./core/sidebar";
@@ -41,6 +42,8 @@ import { keptOnEdit } from "./ui/parts/index";
 import { DEFAULT_CONFIG, PROTOCOL_VERSION } from "./protocol.gen";
 import { setImageHosts } from "./core/markdown/images";
 import type { Outbox } from "./session";
+
+type ExportFormat = "json" | "markdown";
 
 /** How long after a reply of this tab ends its own `conversation_changed` may come. */
 const OWN_CHANGE_MS = 2000;
@@ -261,6 +264,24 @@ export class ChatStore {
     const conv = this.conversations.find((c) => c.id === id);
     const leaf = conv?.loaded ? (conv.messages[conv.messages.length - 1]?.id ?? null) : null;
     this.emit("share_conversation", { conversation_id: id, shared, leaf_id: leaf });
+  }
+
+  /**
+   * Where to download a conversation the server keeps (the branch shown, if it is the open
+   * one); null when the browser keeps it, and `exportText` writes the file.
+   */
+  exportHref(id: string, format: ExportFormat): string | null {
+    if (!this.serverHistory) return null;
+    const conv = this.conversations.find((c) => c.id === id);
+    const leaf = conv?.loaded ? (conv.messages[conv.messages.length - 1]?.id ?? null) : null;
+    return exportUrl(id, format, leaf);
+  }
+
+  /** A conversation this browser keeps, as the file Export gives (the branch shown). */
+  exportText(id: string, format: ExportFormat): string {
+    const conv = this.conversations.find((c) => c.id === id);
+    const messages = conv ? toWire(conv).map((m) => m.message) : [];
+    return format === "json" ? toJson(messages) : toMarkdown(conv?.title ?? "", messages);
   }
 
   /**

@@ -84,6 +84,11 @@ class ChatPage:
     def messages(self, role: str) -> Locator:
         return self.page.locator(f'[data-testid="message"][data-role="{role}"]')
 
+    def conversation_action(self, title: str, action: str) -> None:
+        """Choose ``action`` ("Rename", "Delete", "Export JSON", ...) in a conversation's menu."""
+        self.page.get_by_role("button", name=f"Options for {title}").click()
+        self.page.get_by_role("menuitem", name=action, exact=True).click()
+
     def last_assistant(self) -> Locator:
         return self.messages("assistant").last
 

@@ -447,7 +447,7 @@ def test_sidebar_new_chat_rename_delete_and_reload(chat: ChatApp, chat_page: Cha
     assert seen[-1] == [{"role": "user", "content": "Recipe for bread"}]
     items = chat_page.page.get_by_test_id("conversation")
     expect(items).to_have_text([re.compile("Recipe for bread"), re.compile("Plan a trip")])
-    chat_page.page.get_by_role("button", name="Rename Plan a trip to Lisbon").click()
+    chat_page.conversation_action("Plan a trip to Lisbon", "Rename")
     chat_page.page.get_by_label("Conversation title").fill("Lisbon")
     chat_page.page.get_by_label("Conversation title").press("Enter")
     expect(items.nth(1)).to_contain_text("Lisbon")
@@ -456,7 +456,7 @@ def test_sidebar_new_chat_rename_delete_and_reload(chat: ChatApp, chat_page: Cha
     expect(items).to_have_text([re.compile("Recipe for bread"), re.compile("Lisbon")])
     items.nth(1).get_by_role("button", name="Lisbon", exact=True).click()
     expect(chat_page.messages("user")).to_have_text("Plan a trip to Lisbon")
-    chat_page.page.get_by_role("button", name="Delete Recipe for bread").click()
+    chat_page.conversation_action("Recipe for bread", "Delete")
     expect(items).to_have_count(1)
     chat_page.page.get_by_test_id("sidebar-toggle").click()
     expect(chat_page.page.get_by_test_id("sidebar")).not_to_be_in_viewport()

@@ -132,7 +132,7 @@ def test_a_second_browser_sees_rename_reply_and_delete_without_reload(
         chat.open()
         open_chat(chat, "Trip plan")
         expect(chat.messages("assistant").locator(".md-root")).to_have_text("Rome.")
-    one.page.get_by_role("button", name="Rename Trip plan").click()
+    one.conversation_action("Trip plan", "Rename")
     one.page.get_by_label("Conversation title").fill("Roman holiday")
     one.page.get_by_label("Conversation title").press("Enter")
     expect(titles(two)).to_have_text(["Roman holiday"])
@@ -142,7 +142,7 @@ def test_a_second_browser_sees_rename_reply_and_delete_without_reload(
     # The reply made in the other browser appears here, in the open conversation.
     expect(reply(two)).to_have_text("Reply 1: And then?")
     expect(asked(two)).to_have_text(["Where to?", "And then?"])
-    one.page.get_by_role("button", name="Delete Roman holiday").click()
+    one.conversation_action("Roman holiday", "Delete")
     expect(items(two)).to_have_count(0)
     expect(two.page.get_by_test_id("empty-state")).to_be_visible()
     assert store.get("alice", "alice-trip-0001") is None
