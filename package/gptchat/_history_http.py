@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from flask import Flask, Request, Response, jsonify, request
 
 from ._export import to_json, to_markdown
+from .store import StoreError
 
 log = logging.getLogger("gptchat")
 
@@ -123,7 +124,7 @@ def add_history_routes(
             return _not_found()
         try:
             snapshot = store.shared(token)
-        except Exception:
+        except StoreError:
             log.exception("history store: reading a shared conversation failed")
             return _error(503, "the history store failed; try again")
         if snapshot is None:
@@ -149,7 +150,7 @@ def _branch(
     try:
         summary = store.summary(owner, cid)
         messages = store.export(owner, cid, leaf) if summary is not None else None
-    except Exception as exc:
+    except StoreError as exc:
         log.exception("history store: reading a conversation to export failed")
         raise _StoreFailed from exc
     if summary is None or messages is None:
