@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from flask import Flask, Request, Response, jsonify, request
 
-from ._export import to_json, to_markdown
+from ._export import FORMATS, render
 from .store import StoreError
 
 log = logging.getLogger("gptchat")
@@ -30,10 +30,6 @@ log = logging.getLogger("gptchat")
 _CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
-_FORMATS = {
-    "json": ("application/json", ".json"),
-    "markdown": ("text/markdown", ".md"),
-}
 
 
 class _Titled(Protocol):
@@ -87,7 +83,7 @@ def add_history_routes(
 
     def export(cid: str) -> Response:
         fmt = request.args.get("format", "json")
-        if fmt not in _FORMATS:
+        if fmt not in FORMATS:
             return _error(400, f"format must be json or markdown, not {fmt[:32]!r}")
         owner = user_of(request)
         if owner is None:
@@ -107,8 +103,8 @@ def add_history_routes(
         if found is None:
             return _not_found()
         title, messages = found
-        mimetype, extension = _FORMATS[fmt]
-        text = to_json(messages) if fmt == "json" else to_markdown(title, messages)
+        mimetype, extension = FORMATS[fmt]
+        text = render(fmt, title, messages)
         # A lone surrogate kept from elsewhere becomes "?" rather than a failed download.
         body = text.encode("utf-8", "replace")
         response = Response(body, mimetype=mimetype, content_type=f"{mimetype}; charset=utf-8")
