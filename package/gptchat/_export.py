@@ -106,6 +106,30 @@ def to_json(messages: Sequence[Mapping[str, Any]]) -> str:
     return json.dumps(openai_messages(messages), indent=2, ensure_ascii=False) + "\n"
 
 
+#: The export formats: each one's media type and file extension.
+FORMATS: dict[str, tuple[str, str]] = {
+    "json": ("application/json", ".json"),
+    "markdown": ("text/markdown", ".md"),
+}
+
+
+def render(fmt: str, title: str, messages: Sequence[Mapping[str, Any]]) -> str:
+    """The file of ``messages`` in format ``fmt``: ``"json"`` or ``"markdown"``.
+
+    :raises ValueError: another format.
+
+    Example::
+
+        >>> render("json", "Hi", [{"role": "user", "content": "Hi"}]).startswith("[")
+        True
+    """
+    if fmt == "json":
+        return to_json(messages)
+    if fmt == "markdown":
+        return to_markdown(title, messages)
+    raise ValueError(f"format must be json or markdown, not {fmt[:32]!r}")
+
+
 # -- markdown ---------------------------------------------------------------------
 
 

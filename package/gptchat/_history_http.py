@@ -22,17 +22,14 @@ from typing import Any, Protocol
 
 from flask import Flask, Request, Response, jsonify, request
 
-from ._export import to_json, to_markdown
+from ._export import FORMATS, render
+from .store import StoreError
 
 log = logging.getLogger("gptchat")
 
 _CONVERSATION_ID = re.compile(r"[A-Za-z0-9_-]{8,64}")
 _MESSAGE_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}")
-_FORMATS = {
-    "json": ("application/json", ".json"),
-    "markdown": ("text/markdown", ".md"),
-}
 
 
 class _Titled(Protocol):
@@ -86,7 +83,7 @@ def add_history_routes(
 
     def export(cid: str) -> Response:
         fmt = request.args.get("format", "json")
-        if fmt not in _FORMATS:
+        if fmt not in FORMATS:
             return _error(400, f"format must be json or markdown, not {fmt[:32]!r}")
         owner = user_of(request)
         if owner is None:
@@ -106,8 +103,8 @@ def add_history_routes(
         if found is None:
             return _not_found()
         title, messages = found
-        mimetype, extension = _FORMATS[fmt]
-        text = to_json(messages) if fmt == "json" else to_markdown(title, messages)
+        mimetype, extension = FORMATS[fmt]
+        text = render(fmt, title, messages)
         # A lone surrogate kept from elsewhere becomes "?" rather than a failed download.
         body = text.encode("utf-8", "replace")
         response = Response(body, mimetype=mimetype, content_type=f"{mimetype}; charset=utf-8")
@@ -123,7 +120,7 @@ def add_history_routes(
             return _not_found()
         try:
             snapshot = store.shared(token)
-        except Exception:
+        except StoreError:
             log.exception("history store: reading a shared conversation failed")
             return _error(503, "the history store failed; try again")
         if snapshot is None:
@@ -149,7 +146,7 @@ def _branch(
     try:
         summary = store.summary(owner, cid)
         messages = store.export(owner, cid, leaf) if summary is not None else None
-    except Exception as exc:
+    except StoreError as exc:
         log.exception("history store: reading a conversation to export failed")
         raise _StoreFailed from exc
     if summary is None or messages is None:

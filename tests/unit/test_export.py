@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 
 from gptchat import _export
-from gptchat._export import openai_messages, parse_import, reindent_json, to_json, to_markdown
+from gptchat._export import (
+    openai_messages,
+    parse_import,
+    reindent_json,
+    render,
+    to_json,
+    to_markdown,
+)
 from gptchat.protocol import ChatMessage
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "export"
@@ -262,3 +269,11 @@ def test_too_many_messages() -> None:
     with pytest.raises(ValueError, match=r"^the file has 11 messages, over the limit of 10$"):
         parse_import(json.dumps(messages), max_bytes=1024 * 1024, max_messages=10)
     assert len(parse_import(json.dumps(messages[:10]), max_bytes=10**6, max_messages=10)[1]) == 10
+
+
+def test_render_names_the_format() -> None:
+    messages = [{"role": "user", "content": "Hi"}]
+    assert render("markdown", "T", messages) == to_markdown("T", messages)
+    assert render("json", "T", messages) == to_json(messages)
+    with pytest.raises(ValueError, match=r"^format must be json or markdown, not 'pdf'$"):
+        render("pdf", "T", messages)
