@@ -16,7 +16,7 @@ from flask import Flask
 from . import _serving
 from ._auth import LOCAL_USER, Auth, Guard
 from ._coerce import to_plain
-from ._export import to_json, to_markdown
+from ._export import FORMATS, render
 from ._handler_styles import run_handler
 from ._openai_streams import is_async_iterable, relay_stream, stream_awaitable
 from ._settings import Settings, StoreOption
@@ -428,8 +428,8 @@ class ChatApp:
             text = app.export("5f1c...", "markdown", user_id="alice")
             messages = json.loads(app.export("5f1c..."))  # feed it back to OpenAI
         """
-        if format not in ("json", "markdown"):
-            raise ValueError(f"format must be 'json' or 'markdown', not {format!r:.40}")
+        if format not in FORMATS:
+            raise ValueError(f"format must be one of {', '.join(FORMATS)}, not {format!r:.40}")
         store = self.store
         if store is None:
             return None
@@ -437,7 +437,7 @@ class ChatApp:
         summary = store.summary(user_id, conversation_id)
         if messages is None or summary is None:
             return None
-        return to_json(messages) if format == "json" else to_markdown(summary.title, messages)
+        return render(format, summary.title, messages)
 
     @property
     def flask_app(self) -> Flask:
