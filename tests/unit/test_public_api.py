@@ -34,6 +34,7 @@ def test_chat_app_public_methods_are_pinned() -> None:
     assert public == [
         "config",
         "context",
+        "export",
         "flask_app",
         "handle_send_message",
         "init_app",
@@ -61,6 +62,7 @@ def test_every_public_name_has_a_docstring_with_an_example() -> None:
         "context",
         "init_app",
         "set_title",
+        "export",
     ):
         doc = inspect.getdoc(getattr(ChatApp, name)) or ""
         assert "Example::" in doc, name
