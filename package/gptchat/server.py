@@ -3,8 +3,9 @@
 Each tab (sid) has a client key (its browser's secret), a user (who ``auth``
 says it is) and a protocol version. A tab of another version is told it is
 out of date and heard no further. With a store, conversations and runs belong
-to the user and ``_store.History`` answers the history events; without one,
-the browser keeps the conversations and sends the branch with each message.
+to the user; without one, the browser keeps the conversations and sends the
+branch with each message. Either way ``_history_events`` answers the history
+events, and a run is written into the store (``_store.RunRecorder``) if there is one.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ import mimetypes
 import re
 import secrets
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -28,6 +28,7 @@ from socketio.packet import Packet
 
 from ._auth import LOCAL_USER, Guard
 from ._engineio import EngineIOTransport, install_guards
+from ._history_events import BrowserHistory, History, Keeper
 from ._history_http import add_history_routes
 from ._limits import (
     TOO_DEEP_EVENT,
@@ -38,14 +39,12 @@ from ._limits import (
     describe_transport_limit,
 )
 from ._settings import Settings
-from ._store import History, RunRecorder
 from .config import FAVICON_URL, LOGO_URL, Config, asset_url, to_ui_config
 from .emitter import Emitter
 from .protocol import (
     CLIENT_PAYLOADS,
     PROTOCOL_VERSION,
     ClientEvent,
-    ConversationSummary,
     DeleteConversation,
     ImportConversation,
     ListConversations,
@@ -72,7 +71,6 @@ EventHandler = Callable[[str, P], None]
 
 _CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 _OUTDATED = "This page is out of date: reload it."
-_NO_STORE = "this server keeps no history (store=None): the browser keeps its conversations"
 
 # Remote images: the renderer shows a placeholder until the reader clicks (or the host is
 # allowlisted in set_config), and configured logos may be URLs; so img-src allows http(s).
@@ -147,8 +145,8 @@ class Server:
         self._outdated: set[str] = set()
         self._rates: dict[str, RateLimiter] = {}
         self._keys_lock = threading.Lock()
-        #: The history events, when the server keeps the conversations.
-        self.history = (
+        #: The history events: the server's store, or the browser keeps the conversations.
+        self.history: Keeper = (
             History(
                 store,
                 self.emitter,
@@ -158,7 +156,7 @@ class Server:
                 initial=self._initial_messages,
             )
             if store is not None
-            else None
+            else BrowserHistory(self.emitter)
         )
         self._add_routes()
         self._add_socket_handlers()
@@ -195,7 +193,7 @@ class Server:
             run.request_stop(grace=timeout)
         for run in running:
             run.wait(timeout + 1.0)
-        if self.history is not None:
+        if self.store is not None:
             for run in running:  # each stopped reply is kept as such before the exit
                 run.kept.wait(timeout)
         if running:
@@ -278,7 +276,7 @@ class Server:
 
     def owner_of(self, sid: str) -> str:
         """Who the tab's runs belong to: its user with a store, its browser without."""
-        return self.user_of(sid) if self.store is not None else self.client_key(sid)
+        return self.history.owner(self.client_key(sid), self.user_of(sid))
 
     def tabs_of(self, user: str) -> list[str]:
         """The sids of the user's open tabs."""
@@ -290,14 +288,7 @@ class Server:
 
         With no store the browser keeps the title: only the run's tab hears of it.
         """
-        if self.history is not None:
-            self.history.set_title(run, title)
-            return
-        payload = ConversationSummary(
-            conversation_id=run.conversation_id, title=title, updated_at=time.time()
-        ).model_dump()
-        if run.sid is not None:
-            self.emitter.conversation_changed([run.sid], payload)
+        self.history.set_title(run, title)
 
     def _initial_messages(self) -> list[dict[str, Any]]:
         return [m.model_dump(mode="json", exclude_none=True) for m in self._get_config().messages]
@@ -391,8 +382,7 @@ class Server:
                         handler(sid, cast(P, payload))
                     except StoreError as exc:
                         cid = getattr(payload, "conversation_id", None)
-                        if self.history is not None:
-                            self.history.failed(sid, exc, cid)
+                        self.history.failed(sid, exc, cid)
 
             self.socketio.on(event)(on_event)
             self._handled_events.add(event)
@@ -436,8 +426,7 @@ class Server:
         @self._event(ClientEvent.STOP)
         def on_stop(sid: str, stop: Stop) -> None:
             cid = stop.conversation_id
-            if self.store is not None and self.store.owner_of(cid) != self.user_of(sid):
-                self.emitter.error(sid, "not_found", "unknown conversation", cid)
+            if not self.history.may_stop(sid, self.user_of(sid), cid):
                 return
             run = self.runs.get(cid, self.owner_of(sid))
             if run is not None:
@@ -453,44 +442,27 @@ class Server:
 
         @self._event(ClientEvent.LIST_CONVERSATIONS)
         def on_list(sid: str, payload: ListConversations) -> None:
-            if self.history is None:
-                before = payload.before.model_dump() if payload.before else None
-                empty: dict[str, Any] = {
-                    "query": payload.query,
-                    "before": before,
-                    "items": [],
-                    "next": None,
-                }
-                self.emitter.conversation_list(sid, empty)
-            else:
-                self.history.on_list(sid, self.user_of(sid), payload)
+            self.history.on_list(sid, self.user_of(sid), payload)
 
         @self._event(ClientEvent.OPEN_CONVERSATION)
         def on_open(sid: str, payload: OpenConversation) -> None:
-            if self.history is None:
-                self.emitter.error(sid, "not_found", _NO_STORE, payload.conversation_id)
-            else:
-                self.history.on_open(sid, self.user_of(sid), payload)
+            self.history.on_open(sid, self.user_of(sid), payload)
 
         @self._event(ClientEvent.RENAME_CONVERSATION)
         def on_rename(sid: str, payload: RenameConversation) -> None:
-            if self._has_history(sid, payload.conversation_id) and self.history:
-                self.history.on_rename(sid, self.user_of(sid), payload)
+            self.history.on_rename(sid, self.user_of(sid), payload)
 
         @self._event(ClientEvent.DELETE_CONVERSATION)
         def on_delete(sid: str, payload: DeleteConversation) -> None:
-            if self._has_history(sid, payload.conversation_id) and self.history:
-                self.history.on_delete(sid, self.user_of(sid), payload)
+            self.history.on_delete(sid, self.user_of(sid), payload)
 
         @self._event(ClientEvent.IMPORT_CONVERSATION)
         def on_import(sid: str, payload: ImportConversation) -> None:
-            if self._has_history(sid, payload.conversation_id) and self.history:
-                self.history.on_import(sid, self.user_of(sid), payload)
+            self.history.on_import(sid, self.user_of(sid), payload)
 
         @self._event(ClientEvent.SHARE_CONVERSATION)
         def on_share(sid: str, payload: ShareConversation) -> None:
-            if self._has_history(sid, payload.conversation_id) and self.history:
-                self.history.on_share(sid, self.user_of(sid), payload)
+            self.history.on_share(sid, self.user_of(sid), payload)
 
         missing = set(CLIENT_PAYLOADS) - self._handled_events
         if missing:
@@ -548,22 +520,9 @@ class Server:
             )
             return None
 
-    def _has_history(self, sid: str, conversation_id: str) -> bool:
-        """Whether the server keeps the history; if not, the tab is told so."""
-        if self.history is None:
-            self.emitter.error(sid, "invalid_payload", _NO_STORE, conversation_id)
-            return False
-        return True
-
     def _on_send_message(self, sid: str, payload: SendMessage) -> None:
         cid = payload.conversation_id
         owner = self.owner_of(sid)
-        if self.history is None:
-            messages = [
-                m.message.model_dump(mode="json", exclude_none=True) for m in payload.messages
-            ]
-            self._start_run(sid, cid, owner, payload.messages[-1].id, messages)
-            return
         if not self._may_start(sid, cid, owner):
             return
         prepared = self.history.prepare_send(sid, owner, payload)
@@ -573,19 +532,9 @@ class Server:
 
     def _on_regenerate(self, sid: str, payload: Regenerate) -> None:
         cid = payload.conversation_id
-        if self.history is None:
-            self.emitter.error(
-                sid, "invalid_payload", f"regenerate: {_NO_STORE}; send the branch instead", cid
-            )
-            return
         owner = self.owner_of(sid)
-        if self.store is not None and self.store.owner_of(cid) != owner:
-            self.emitter.error(sid, "not_found", "unknown conversation", cid)
-            return
-        if not self._may_start(sid, cid, owner):
-            return
         messages = self.history.prepare_regenerate(sid, owner, cid, payload.parent_id)
-        if messages is not None:
+        if messages is not None and self._may_start(sid, cid, owner):
             self._start_run(sid, cid, owner, payload.parent_id, messages)
 
     def _may_start(self, sid: str, cid: str, owner: str) -> bool:
@@ -612,9 +561,7 @@ class Server:
         *,
         store_failed: bool = False,
     ) -> None:
-        recorder: RunRecorder | None = None
-        if self.history is not None:
-            recorder = self.history.recorder(sid, owner, cid, parent_id, failed=store_failed)
+        recorder = self.history.recorder(sid, owner, cid, parent_id, failed=store_failed)
         try:
             run = self.runs.start(
                 cid,
