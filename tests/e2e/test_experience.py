@@ -234,7 +234,9 @@ def test_user_images_render_and_system_messages_are_hidden_but_sent(
     image = tmp_path / "red.png"
     image.write_bytes(PNG)
     chat_page.open()
-    chat_page.page.get_by_test_id("composer").locator("input[type=file]").set_input_files(str(image))
+    chat_page.page.get_by_test_id("composer").locator("input[type=file]").set_input_files(
+        str(image)
+    )
     expect(chat_page.page.get_by_role("img", name="Attachment 1")).to_be_visible()
     chat_page.send("What is this?")
     chat_page.wait_idle()
@@ -357,7 +359,9 @@ def test_an_image_type_the_server_refuses_is_not_attached_and_says_why(
     png = tmp_path / "red.png"
     png.write_bytes(PNG)
     chat_page.open()
-    chat_page.page.get_by_test_id("composer").locator("input[type=file]").set_input_files([str(svg), str(png)])
+    chat_page.page.get_by_test_id("composer").locator("input[type=file]").set_input_files(
+        [str(svg), str(png)]
+    )
     expect(chat_page.page.get_by_role("alert")).to_contain_text(
         "logo.svg: only PNG, JPEG, GIF and WebP images can be attached"
     )

@@ -9,18 +9,17 @@ callable reading ``X-Test-User``, which each browser context sends."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import expect
 
 from gptchat import ChatApp
 from tests.e2e.chat_page import ChatPage
-from tests.e2e.conftest import SCREENSHOTS
+from tests.e2e.conftest import UserTab
 
-Tab = Callable[..., ChatPage]
+Tab = UserTab
 
 
 @pytest.fixture
@@ -37,27 +36,9 @@ def seen(hchat: ChatApp) -> list[list[dict[str, Any]]]:
 
 
 @pytest.fixture
-def tab(browser: Browser, hserver: str, seen: list[Any]) -> Iterator[Tab]:
-    contexts = []
-    errors: list[str] = []
-
-    def make(user: str = "alice", width: int = 1280, height: int = 860) -> ChatPage:
-        context = browser.new_context(
-            viewport={"width": width, "height": height},
-            extra_http_headers={"X-Test-User": user},
-            accept_downloads=True,
-        )
-        # Downloads carry cookies, not Playwright's extra headers.
-        context.add_cookies([{"name": "test_user", "value": user, "url": hserver}])
-        contexts.append(context)
-        page = context.new_page()
-        page.on("pageerror", lambda exc: errors.append(str(exc)))
-        return ChatPage(page, hserver, SCREENSHOTS)
-
-    yield make
-    for context in contexts:
-        context.close()
-    assert errors == [], f"uncaught errors in the page: {errors}"
+def tab(user_tab: UserTab, seen: list[Any]) -> UserTab:
+    """A user's browser, once the handler is in place."""
+    return user_tab
 
 
 def download(chat: ChatPage, title: str, action: str, into: Path) -> Path:
