@@ -35,7 +35,9 @@ PAGES = ROOT / "bench" / ".build"
 
 def make_app() -> tuple[ChatApp, dict[str, dict[str, Any]]]:
     """A ChatApp answering bench commands, and the record of its runs by marker."""
-    chat = ChatApp()
+    # No history store: these figures compare with earlier runs (the store's cost is
+    # bench/history_stream.py's), and a benchmark must not write to the data folder.
+    chat = ChatApp(store=None)
     runs: dict[str, dict[str, Any]] = {}
     lock = threading.Lock()
     # message id -> [time.time(), seq, count] per event, for the paced runs only.

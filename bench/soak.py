@@ -35,7 +35,8 @@ import sys, time
 from gptchat import ChatApp
 
 DELTAS, PER_SECOND = int(sys.argv[1]), float(sys.argv[2])
-app = ChatApp(max_connections=int(sys.argv[3]), max_generations=2)
+# No history store: the soak sends whole conversations, as a browser does without one.
+app = ChatApp(max_connections=int(sys.argv[3]), max_generations=2, store=None)
 
 @app.handle_send_message
 def stream(messages):

@@ -172,15 +172,13 @@ def test_a_stolen_id_cannot_stop_resume_or_watch_a_running_reply(
         bob.emit("open_conversation", {"conversation_id": CID})
         assert [e["code"] for e in wait_count(bob, "error", 3)] == ["not_found"] * 3
         assert not bob.named("run_snapshot") and not bob.named("message_delta")
-        # Alice's other device may watch it: opening attaches it to the running reply.
+        # Alice's other device sees the conversation; the reply streams on in her tab.
         phone.emit("open_conversation", {"conversation_id": CID})
         assert phone.wait_event("conversation")["conversation_id"] == CID
-        snapshot = phone.wait_event("run_snapshot", conversation_id=CID)
-        assert snapshot["status"] == "running"
         gate.set()
-        done = phone.wait_event("run_finished", conversation_id=CID)
+        done = alice.wait_event("run_finished", conversation_id=CID)
         assert done["status"] == "done"  # bob's stop did not stop it
-        (text,) = [m["content"] for m in reply_of(phone, done["run_id"]).values()]
+        (text,) = [m["content"] for m in reply_of(alice, done["run_id"]).values()]
         assert text.startswith("Re: ") and text.endswith("slow")
     finally:
         for c in (alice, bob, phone):
@@ -239,6 +237,40 @@ def test_every_tab_of_the_user_hears_every_change_and_no_one_else_does(
         phone.close()
         bob.close()
     assert not bob.named("conversation_changed") and not bob.named("conversation_deleted")
+
+
+def test_opening_a_conversation_in_a_second_tab_leaves_its_reply_streaming_in_the_first(
+    hserver: str, gate: threading.Event, seen: list[Any]
+) -> None:
+    laptop = user_client(hserver, "alice")
+    phone = user_client(hserver, "alice", tab=1)
+    try:
+        send_one(laptop, CID, "u1", "slow", None)
+        started = laptop.wait_event("run_started")
+        laptop.wait_event("message_delta")
+        phone.emit("open_conversation", {"conversation_id": CID})
+        kept = phone.wait_event("conversation")
+        assert [m["id"] for m in kept["messages"]] == ["u1"]
+        before = len(laptop.named("message_delta"))
+        laptop.wait_for(
+            lambda events: len([e for e, _ in events if e == "message_delta"]) > before + 2
+        )
+        gate.set()
+        done = laptop.wait_event("run_finished")
+        assert done["status"] == "done"
+        (text,) = [m["content"] for m in reply_of(laptop, started["run_id"]).values()]
+        assert text.startswith("Re: .") and text.endswith("slow")
+        # The phone was told, and its next open shows the whole reply.
+        phone.wait_for(
+            lambda events: any(
+                e == "conversation_changed"
+                for e, _ in events[events.index(("conversation", kept)) :]
+            )
+        )
+        assert not phone.named("run_snapshot") and not phone.named("message_delta")
+    finally:
+        laptop.close()
+        phone.close()
 
 
 def test_a_tab_of_another_protocol_is_told_to_reload_and_heard_no_further(
