@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gptchat import ChatApp
+from tests.pg_server import PostgresServer, postgres_server  # noqa: F401 (a fixture)
 from tests.support import SocketClient, header_user, live_server
 
 
@@ -42,6 +43,17 @@ def client(server: str) -> Iterator[SocketClient]:
 def store_url(tmp_path: Path) -> str:
     """A SQLite history file of the test's own."""
     return f"sqlite:///{tmp_path / 'history.db'}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh history database, each test run twice: on a SQLite file and on a new
+    database of the session's real Postgres. A module runs its history tests on both
+    with ``def store_url(any_store_url): return any_store_url``."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'history.db'}"
+    server: PostgresServer = request.getfixturevalue("postgres_server")
+    return server.create_database()
 
 
 @pytest.fixture

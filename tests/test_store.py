@@ -15,16 +15,13 @@ import sqlalchemy as sa
 
 from gptchat import _schema
 from gptchat.store import DEFAULT_TITLE, SchemaError, Store, StoreError
-from tests.pg_server import PostgresServer, postgres_server  # noqa: F401 (a fixture)
+from tests.pg_server import PostgresServer
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture
+def url(any_store_url: str) -> str:
     """An empty database: a SQLite file on disk, or a fresh database on the test Postgres."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'history.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
+    return any_store_url
 
 
 @pytest.fixture
@@ -628,7 +625,7 @@ def test_default_url_is_in_the_user_data_folder(
 
 
 def test_postgres_url_hides_the_password_and_unreachable_is_clear(
-    postgres_server: PostgresServer,  # noqa: F811
+    postgres_server: PostgresServer,
 ) -> None:
     url = postgres_server.create_database().replace("gptchat@", "gptchat:hunter2@")
     store = Store(url)  # the test server trusts loopback: any password works

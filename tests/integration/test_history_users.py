@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,7 +15,6 @@ import pytest
 from gptchat import ChatApp
 from gptchat.protocol import PROTOCOL_VERSION
 from gptchat.store import Store, StoreError
-from tests.pg_server import PostgresServer, postgres_server  # noqa: F401 (a fixture)
 from tests.support import (
     SocketClient,
     live_server,
@@ -29,13 +27,10 @@ from tests.support import (
 CID = "alice-conv-0001"
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+@pytest.fixture
+def store_url(any_store_url: str) -> str:
     """Each test on a SQLite file and on a real Postgres (a fresh database)."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'history.db'}"
-    server: PostgresServer = request.getfixturevalue("postgres_server")
-    return server.create_database()
+    return any_store_url
 
 
 @pytest.fixture
