@@ -2,6 +2,7 @@
 // the same form the app sends, and a "painted" timestamp (the frame after a DOM change).
 import { io } from "socket.io-client";
 import type { Socket } from "socket.io-client";
+import { PROTOCOL_VERSION } from "../src/protocol.gen";
 import type { ClientToServerEvents, MessageDelta, ServerToClientEvents } from "../src/protocol.gen";
 
 export type BenchSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -26,7 +27,10 @@ export function connect(): BenchSocket {
     24,
     "x",
   );
-  const socket: BenchSocket = io({ transports: ["websocket"], auth: { client: key } });
+  const socket: BenchSocket = io({
+    transports: ["websocket"],
+    auth: { client: key, protocol: PROTOCOL_VERSION },
+  });
   socket.on("connect", () => (window.benchReady = true));
   return socket;
 }
