@@ -13,7 +13,6 @@ clear error.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -319,27 +318,8 @@ class History:
     def on_import(self, sid: str, user: str, payload: ImportConversation) -> None:
         """``import_conversation``: OpenAI messages kept as a conversation of the user."""
         cid = payload.conversation_id
-        limits = self._settings
-        if len(payload.messages) > limits.max_messages:
-            self._emitter.error(
-                sid,
-                "limit",
-                f"import_conversation: too many messages ({len(payload.messages)}; "
-                f"limit {limits.max_messages})",
-                cid,
-            )
-            return
+        # Its message count and size were checked with send_message's (_limits.check_payload).
         messages = [m.model_dump(mode="json", exclude_none=True) for m in payload.messages]
-        size = len(json.dumps(messages, separators=(",", ":")).encode())
-        if size > limits.max_message_bytes:
-            self._emitter.error(
-                sid,
-                "limit",
-                f"import_conversation: too large ({size:,} bytes; "
-                f"limit {limits.max_message_bytes:,} bytes)",
-                cid,
-            )
-            return
         try:
             summary = self.store.import_messages(
                 user, cid, messages, title=payload.title, updated_at=payload.updated_at

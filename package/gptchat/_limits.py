@@ -17,6 +17,7 @@ import time
 from typing import Any, Final
 
 from ._settings import Settings
+from .protocol import ClientEvent
 
 #: The event name a payload nested too deeply to decode is replaced with.
 TOO_DEEP_EVENT: Final = "gptchat:too_deep"
@@ -41,12 +42,16 @@ def nesting_depth(data: Any, limit: int) -> int:
     return deepest
 
 
+#: The events that carry a conversation's messages: the message count and size limits apply.
+_MESSAGE_EVENTS: Final = frozenset({ClientEvent.SEND_MESSAGE, ClientEvent.IMPORT_CONVERSATION})
+
+
 def check_payload(event: str, data: Any, limits: Settings) -> str | None:
     """The limit ``data`` breaks, described for the user, or None."""
     depth = nesting_depth(data, limits.max_depth)
     if depth > limits.max_depth:
         return f"{event}: nesting too deep (limit {limits.max_depth} levels)"
-    if event == "send_message" and isinstance(data, dict):
+    if event in _MESSAGE_EVENTS and isinstance(data, dict):
         messages = data.get("messages")
         if isinstance(messages, list) and len(messages) > limits.max_messages:
             return (
