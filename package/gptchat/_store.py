@@ -44,7 +44,7 @@ def store_url(option: str) -> str | None:
 
     Example::
 
-        store_url("sqlite:////tmp/chat.db")  # "sqlite:////tmp/chat.db"
+        store_url("sqlite:///chat.db")  # "sqlite:///chat.db", a file in the working folder
     """
     if option != DEFAULT_STORE:
         return option
@@ -63,9 +63,7 @@ def open_store(option: StoreOption) -> Store | None:
     """
     if option is None or isinstance(option, Store):
         return option
-    if not isinstance(option, str):
-        raise TypeError(f"store must be a database URL, a Store or None, not {option!r:.80}")
-    url = store_url(option)
+    url = store_url(option)  # ChatApp(store=...) refused any other type already
     return None if url is None else Store(url)
 
 
