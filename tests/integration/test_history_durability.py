@@ -25,7 +25,6 @@ import pytest
 
 from gptchat import ChatApp
 from gptchat.store import Store, Summary
-from tests.pg_server import PostgresServer, postgres_server  # noqa: F401 (a fixture)
 from tests.support import (
     SocketClient,
     live_server,
@@ -234,13 +233,10 @@ def test_a_sigkill_mid_reply_loses_at_most_the_last_second_of_it(
     assert words == [f"w{i}" for i in range(len(words))]
 
 
-@pytest.mark.parametrize("database", ["sqlite", "postgres"])
 def test_fifty_replies_at_once_into_one_database(
-    store_url: str, caplog: pytest.LogCaptureFixture, database: str, request: pytest.FixtureRequest
+    any_store_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    if database == "postgres":
-        server: PostgresServer = request.getfixturevalue("postgres_server")
-        store_url = server.create_database()
+    store_url = any_store_url
     chat = ChatApp(store=store_url, coalesce_interval=0.0, max_generations=10)
     # Checkpoints every 50 ms rather than every second: many more writes in flight at once.
     chat._settings = dataclasses.replace(chat._settings, checkpoint_interval=0.05)
