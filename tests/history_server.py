@@ -2,7 +2,7 @@
 
 For the crash test (``tests/integration/test_history_durability.py``), which kills it
 with SIGKILL in the middle of a reply and starts it again on the same file:
-``python tests/history_server.py sqlite:////tmp/x/history.db``. A message "slow" gets
+``python tests/history_server.py sqlite:///history.db``. A message "slow" gets
 a reply that streams a word every 20 ms and never ends; any other gets "Re: <it>".
 """
 

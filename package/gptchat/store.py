@@ -160,7 +160,7 @@ class Store:
 
     Example::
 
-        store = Store("sqlite:////tmp/chat.db")
+        store = Store("sqlite:///chat.db")  # a file in the working folder
         store.start("alice", "conv-0001")
         store.close()
     """
@@ -203,7 +203,7 @@ class Store:
 
         Example::
 
-            Store.default_url()  # "sqlite:////home/alice/.local/share/gptchat/history.db"
+            Store.default_url()  # "sqlite:///" + the data folder + "/gptchat/history.db"
         """
         return f"sqlite:///{Path(platformdirs.user_data_dir('gptchat')) / 'history.db'}"
 
