@@ -261,9 +261,7 @@ export class ChatStore {
    */
   share(id: string, shared: boolean): void {
     if (!this.serverHistory) return;
-    const conv = this.conversations.find((c) => c.id === id);
-    const leaf = conv?.loaded ? (conv.messages[conv.messages.length - 1]?.id ?? null) : null;
-    this.emit("share_conversation", { conversation_id: id, shared, leaf_id: leaf });
+    this.emit("share_conversation", { conversation_id: id, shared, leaf_id: this.shownLeaf(id) });
   }
 
   /**
@@ -272,9 +270,14 @@ export class ChatStore {
    */
   exportHref(id: string, format: ExportFormat): string | null {
     if (!this.serverHistory) return null;
+    return exportUrl(id, format, this.shownLeaf(id));
+  }
+
+  /** The last message of the branch shown, if the conversation is loaded here; else null
+   * (the server takes its newest branch). */
+  private shownLeaf(id: string): string | null {
     const conv = this.conversations.find((c) => c.id === id);
-    const leaf = conv?.loaded ? (conv.messages[conv.messages.length - 1]?.id ?? null) : null;
-    return exportUrl(id, format, leaf);
+    return conv?.loaded ? (conv.messages[conv.messages.length - 1]?.id ?? null) : null;
   }
 
   /** A conversation this browser keeps, as the file Export gives (the branch shown). */
