@@ -22,7 +22,6 @@ from ._settings import Settings
 from ._store import RunRecorder, summary_payload
 from .emitter import Emitter
 from .protocol import (
-    ConversationSummary,
     DeleteConversation,
     ImportConversation,
     ListConversations,
@@ -443,11 +442,9 @@ class BrowserHistory:
 
     def set_title(self, run: Run, title: str) -> None:
         """Tell the run's tab the title (the browser keeps it); no other tab knows the chat."""
-        payload = ConversationSummary(
-            conversation_id=run.conversation_id, title=title, updated_at=time.time()
-        ).model_dump()
+        summary = Summary(run.conversation_id, title, time.time(), None)
         if run.sid is not None:
-            self._emitter.conversation_changed([run.sid], payload)
+            self._emitter.conversation_changed([run.sid], summary_payload(summary))
 
 
 #: The history events of a server, whichever keeps the conversations.
