@@ -36,6 +36,10 @@ ALIASES: dict[str, object] = {
     "ContentPart": protocol.ContentPart,
     "HistoryMode": protocol.HistoryMode,
     "StoredStatus": protocol.StoredStatus,
+    "AskKind": protocol.AskKind,
+    "AskStatus": protocol.AskStatus,
+    "Rating": protocol.Rating,
+    "FieldType": protocol.FieldType,
 }
 
 
@@ -107,6 +111,11 @@ def generate() -> str:
         "/** Image types a data: URL in a user message may carry; the server refuses others. */",
         "export const IMAGE_DATA_TYPES = ["
         + ", ".join(f'"{t}"' for t in protocol.IMAGE_DATA_TYPES)
+        + "] as const;",
+        "",
+        "/** gptchat's own keys of a message: shown here, never handed to a model. */",
+        "export const UI_MESSAGE_KEYS = ["
+        + ", ".join(f'"{k}"' for k in protocol.UI_MESSAGE_KEYS)
         + "] as const;",
         "",
     ]

@@ -12,6 +12,9 @@ export const ClientEvent = {
   DELETE_CONVERSATION: "delete_conversation",
   IMPORT_CONVERSATION: "import_conversation",
   SHARE_CONVERSATION: "share_conversation",
+  ANSWER: "answer",
+  FEEDBACK: "feedback",
+  RUN_ACTION: "run_action",
 } as const;
 
 export const ServerEvent = {
@@ -28,10 +31,13 @@ export const ServerEvent = {
 } as const;
 
 /** The protocol version this bundle speaks; sent in the connect auth. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 
 /** Image types a data: URL in a user message may carry; the server refuses others. */
 export const IMAGE_DATA_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"] as const;
+
+/** gptchat's own keys of a message: shown here, never handed to a model. */
+export const UI_MESSAGE_KEYS = ["ask", "actions"] as const;
 
 export type Role = "system" | "developer" | "user" | "assistant" | "tool" | "function";
 export type RunStatus = "running" | "done" | "stopped" | "error";
@@ -39,6 +45,10 @@ export type ErrorCode = "invalid_payload" | "unknown_event" | "busy" | "not_foun
 export type ContentPart = TextPart | ImagePart | RefusalPart | OtherPart;
 export type HistoryMode = "browser" | "server";
 export type StoredStatus = "done" | "incomplete" | "stopped" | "error";
+export type AskKind = "text" | "choices" | "form" | "approve";
+export type AskStatus = "pending" | "answered" | "cancelled" | "expired";
+export type Rating = "up" | "down";
+export type FieldType = "text" | "number" | "integer" | "select" | "checkbox";
 
 /** A function call: a name and its JSON arguments as text. */
 export interface FunctionCall {
@@ -95,6 +105,49 @@ export interface ChatMessage {
   function_call?: FunctionCall | null;
   refusal?: string | null;
   [key: string]: unknown;
+}
+
+/** One field of a question's form, as the browser draws it. */
+export interface FormField {
+  name: string;
+  label: string;
+  type: FieldType;
+  required?: boolean;
+  options?: string[] | null;
+  default?: string | number | boolean | null;
+  description?: string | null;
+  minimum?: number | null;
+  maximum?: number | null;
+}
+
+/** The answer to an ``approve`` question: the decision and the arguments as left. */
+export interface Approval {
+  approved: boolean;
+  arguments: string;
+  reason?: string | null;
+}
+
+/** The ``ask`` key of a message that asks the user something, in a run. */
+export interface Ask {
+  id: string;
+  kind: AskKind;
+  status?: AskStatus;
+  choices?: string[] | null;
+  fields?: FormField[] | null;
+  placeholder?: string | null;
+  tool_call_id?: string | null;
+  name?: string | null;
+  arguments?: string | null;
+  editable?: boolean;
+  expires_at?: number | null;
+  answer?: unknown;
+}
+
+/** A button under a message (its ``actions`` key); a click runs the action's handler. */
+export interface MessageAction {
+  name: string;
+  label: string;
+  payload?: unknown;
 }
 
 /** A message of a conversation as the browser keeps it: an id and the message. */
@@ -170,6 +223,30 @@ export interface ShareConversation {
   leaf_id?: string | null;
 }
 
+/** Answer the pending question ``ask_id`` of the conversation's running reply. */
+export interface Answer {
+  conversation_id: string;
+  ask_id: string;
+  value: unknown;
+}
+
+/** Rate an assistant message (``rating`` None takes the rating back). */
+export interface GiveFeedback {
+  conversation_id: string;
+  message_id: string;
+  rating: Rating | null;
+  comment?: string | null;
+}
+
+/** Click the action ``name`` of message ``message_id``: its handler runs as a reply. */
+export interface RunAction {
+  conversation_id: string;
+  message_id: string;
+  name: string;
+  messages?: ConversationMessage[];
+  parent_id?: string | null;
+}
+
 /** How the browser shows the calls of one function. */
 export interface FunctionDisplay {
   header?: string | null;
@@ -196,6 +273,7 @@ export interface UIConfig {
   functions: Record<string, FunctionDisplay>;
   protocol?: number;
   history?: HistoryMode;
+  feedback?: boolean;
 }
 
 /** The handler started for a conversation. */
@@ -255,12 +333,19 @@ export interface ConversationList {
   next?: ListCursor | null;
 }
 
+/** The user's feedback on a message, as kept. */
+export interface FeedbackValue {
+  rating: Rating;
+  comment?: string | null;
+}
+
 /** A kept message: its id, the message it follows, and the message itself. */
 export interface StoredMessage {
   id: string;
   parent_id?: string | null;
   message: Record<string, unknown>;
   status?: StoredStatus;
+  feedback?: FeedbackValue | null;
 }
 
 /** A conversation with every message of its tree, answering ``open_conversation``. */
@@ -310,6 +395,9 @@ export interface ClientToServerEvents {
   delete_conversation: (payload: DeleteConversation) => void;
   import_conversation: (payload: ImportConversation) => void;
   share_conversation: (payload: ShareConversation) => void;
+  answer: (payload: Answer) => void;
+  feedback: (payload: GiveFeedback) => void;
+  run_action: (payload: RunAction) => void;
 }
 
 /** The config until the server sends its own: set_config()'s defaults. */
@@ -326,6 +414,7 @@ export const DEFAULT_CONFIG: UIConfig = {
   "image_hosts": [],
   "messages": [],
   "functions": {},
-  "protocol": 2,
-  "history": "browser"
+  "protocol": 3,
+  "history": "browser",
+  "feedback": false
 };

@@ -28,6 +28,14 @@ for its list (``list_conversations``, paged) and a conversation's messages
 (``conversation_changed``, ``conversation_deleted``). Messages form a tree:
 editing a message or regenerating a reply adds a sibling, never overwrites.
 
+A handler may ask its user something and wait (``app.ask``, ``app.confirm``):
+the question is a message of the run whose ``ask`` key (:class:`Ask`) says what
+it asks; the tab answers with ``answer``, and the server restates the ``ask``
+(answered) and adds the answer as a message of the run (a user message, or the
+tool result of a denied call). Being messages, questions come back with a
+``run_snapshot`` and are kept as the rest. ``feedback`` rates a message;
+``run_action`` clicks one of a message's ``actions`` (a reply of its own).
+
 The tab names :data:`PROTOCOL_VERSION` in its connect ``auth``
 (``{"client": key, "protocol": N}``); a tab of another version gets an
 ``outdated`` error, and reloads.
@@ -51,7 +59,7 @@ from pydantic import (
 )
 
 #: Bumped whenever an event or payload changes in a way an older tab would misread.
-PROTOCOL_VERSION: Final = 2
+PROTOCOL_VERSION: Final = 3
 
 # -- event names ---------------------------------------------------------------
 
@@ -69,6 +77,9 @@ class ClientEvent:
     DELETE_CONVERSATION: Final = "delete_conversation"
     IMPORT_CONVERSATION: Final = "import_conversation"
     SHARE_CONVERSATION: Final = "share_conversation"
+    ANSWER: Final = "answer"
+    FEEDBACK: Final = "feedback"
+    RUN_ACTION: Final = "run_action"
 
 
 class ServerEvent:
@@ -97,6 +108,19 @@ ErrorCode = Literal[
 HistoryMode = Literal["browser", "server"]
 #: A kept message's state: ``incomplete`` is a reply cut by a crash (its last checkpoint).
 StoredStatus = Literal["done", "incomplete", "stopped", "error"]
+
+#: What a question asks for: free text, one of some choices, a form, or a tool call's approval.
+AskKind = Literal["text", "choices", "form", "approve"]
+#: A question's state: waiting, answered, or ended unanswered (stop, or its timeout).
+AskStatus = Literal["pending", "answered", "cancelled", "expired"]
+#: A thumb on an assistant message.
+Rating = Literal["up", "down"]
+#: A form field's input: ``select`` picks one of ``options``.
+FieldType = Literal["text", "number", "integer", "select", "checkbox"]
+
+#: gptchat's own keys of a message: the browser shows them, a model never gets them
+#: (``ask``: the question the message asks; ``actions``: its buttons).
+UI_MESSAGE_KEYS: Final = ("ask", "actions")
 
 ConversationId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{8,64}$")]
 MessageId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -242,6 +266,66 @@ class ChatMessage(_OpenModel):
     refusal: str | None = None
 
 
+class FormField(_Model):
+    """One field of a question's form, as the browser draws it.
+
+    The server turns a pydantic model or a JSON schema into these, so the
+    browser needs to know only this flat shape.
+    """
+
+    name: str
+    label: str
+    type: FieldType
+    required: bool = True
+    options: list[str] | None = None
+    default: str | float | bool | None = None
+    description: str | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+class Approval(_Model):
+    """The answer to an ``approve`` question: the decision and the arguments as left."""
+
+    approved: bool
+    arguments: str
+    reason: str | None = None
+
+
+class Ask(_Model):
+    """The ``ask`` key of a message that asks the user something, in a run.
+
+    The message's ``content`` is the question (markdown). ``approve`` asks
+    about the call ``tool_call_id`` of an earlier message (its ``name`` and
+    ``arguments``, editable when ``editable``); such a message is shown on that
+    call's block and never reaches a model. Each change (answered, cancelled,
+    expired) is a delta that restates the whole ``ask``. ``answer`` is set once
+    answered: the text or choice, the form's values, or an :class:`Approval`.
+    """
+
+    id: str
+    kind: AskKind
+    status: AskStatus = "pending"
+    choices: list[str] | None = None
+    fields: list[FormField] | None = None
+    placeholder: str | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+    arguments: str | None = None
+    editable: bool = False
+    #: When an unanswered question expires, in seconds since the epoch.
+    expires_at: float | None = None
+    answer: Any = None
+
+
+class MessageAction(_Model):
+    """A button under a message (its ``actions`` key); a click runs the action's handler."""
+
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+    label: Annotated[str, StringConstraints(min_length=1, max_length=80)]
+    payload: Any = None
+
+
 class ConversationMessage(_Model):
     """A message of a conversation as the browser keeps it: an id and the message."""
 
@@ -355,6 +439,44 @@ class ShareConversation(_Model):
     leaf_id: MessageId | None = None
 
 
+class Answer(_Model):
+    """Answer the pending question ``ask_id`` of the conversation's running reply.
+
+    ``value`` by the question's kind: ``text`` a string, ``choices`` one of the
+    choices, ``form`` an object of field values, ``approve`` an
+    :class:`Approval`. A question that is not pending, or a value of the wrong
+    shape, is refused with an ``error``; the question stays as it was.
+    """
+
+    conversation_id: ConversationId
+    ask_id: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+    value: Any
+
+
+class GiveFeedback(_Model):
+    """Rate an assistant message (``rating`` None takes the rating back)."""
+
+    conversation_id: ConversationId
+    message_id: MessageId
+    rating: Rating | None
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class RunAction(_Model):
+    """Click the action ``name`` of message ``message_id``: its handler runs as a reply.
+
+    The reply follows the branch's last message. Browser history: ``messages``
+    is the whole branch (it holds ``message_id``). Server history: ``parent_id``
+    is the branch's last message, and the server finds the rest.
+    """
+
+    conversation_id: ConversationId
+    message_id: MessageId
+    name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")]
+    messages: list[ConversationMessage] = Field(default_factory=list)
+    parent_id: MessageId | None = None
+
+
 # -- server to client -----------------------------------------------------------
 
 
@@ -387,6 +509,8 @@ class UIConfig(_Model):
     functions: dict[str, FunctionDisplay]
     protocol: int = PROTOCOL_VERSION
     history: HistoryMode = "browser"
+    #: Whether assistant messages offer thumbs up/down (feedback is heard or kept).
+    feedback: bool = False
 
 
 class RunStarted(_Model):
@@ -466,17 +590,26 @@ class ConversationList(_Model):
     next: ListCursor | None = None
 
 
+class FeedbackValue(_Model):
+    """The user's feedback on a message, as kept."""
+
+    rating: Rating
+    comment: str | None = None
+
+
 class StoredMessage(_Model):
     """A kept message: its id, the message it follows, and the message itself.
 
     A conversation's messages come in the order they were made, so siblings
-    (versions of one message) are in that order too.
+    (versions of one message) are in that order too. ``feedback`` is the user's
+    rating of it, if any.
     """
 
     id: str
     parent_id: str | None = None
     message: dict[str, Any]
     status: StoredStatus = "done"
+    feedback: FeedbackValue | None = None
 
 
 class StoredConversation(_Model):
@@ -515,6 +648,9 @@ CLIENT_PAYLOADS: Final[dict[str, type[BaseModel]]] = {
     ClientEvent.DELETE_CONVERSATION: DeleteConversation,
     ClientEvent.IMPORT_CONVERSATION: ImportConversation,
     ClientEvent.SHARE_CONVERSATION: ShareConversation,
+    ClientEvent.ANSWER: Answer,
+    ClientEvent.FEEDBACK: GiveFeedback,
+    ClientEvent.RUN_ACTION: RunAction,
 }
 
 #: Payload model of every server event, for code generation and tests.

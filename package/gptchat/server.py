@@ -464,6 +464,13 @@ class Server:
         def on_share(sid: str, payload: ShareConversation) -> None:
             self.history.on_share(sid, self.user_of(sid), payload)
 
+        # Placeholders until the ask/feedback/action wiring lands (branch i15 only).
+        for pending_event in (ClientEvent.ANSWER, ClientEvent.FEEDBACK, ClientEvent.RUN_ACTION):
+
+            @self._event(pending_event)
+            def on_pending(sid: str, payload: BaseModel) -> None:
+                self.emitter.error(sid, "not_found", "not built yet")
+
         missing = set(CLIENT_PAYLOADS) - self._handled_events
         if missing:
             raise RuntimeError(f"client events without a handler: {sorted(missing)}")
