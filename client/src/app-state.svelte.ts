@@ -28,11 +28,14 @@ import { exportUrl, toJson, toMarkdown } from "./core/exportFormat";
 import { itemOf, sortNewest } from "./core/sidebar";
 import { ConversationListState } from "./list-state.svelte";
 import type { SidebarItem } from "./core/sidebar";
-import { addNode, showVersion } from "./core/tree";
+import { addNode, findNode, showVersion } from "./core/tree";
+import { answerSent } from "./core/ask";
+import { nextRating, setFeedback } from "./core/feedback";
 import type { Delta } from "./core/merge";
 import type {
   ChatMessage,
   ClientToServerEvents,
+  Rating,
   ConversationDeleted,
   ConversationList,
   UIConfig,
@@ -328,6 +331,79 @@ export class ChatStore {
     if (this.serverHistory) this.list.loadMore();
   }
 
+  /**
+   * Answer the question `askId` of the open conversation's running reply; its controls
+   * wait until the server takes the answer (the ask is restated) or refuses it (an error).
+   */
+  answer(askId: string, value: unknown): void {
+    const conv = this.current;
+    if (!conv.running || conv.answers.sending !== null || this.outdated) return;
+    answerSent(conv.answers, askId);
+    this.emit("answer", { conversation_id: conv.id, ask_id: askId, value });
+    this.changed();
+  }
+
+  /**
+   * Rate a reply: a click on `rating` (the same thumb again takes the rating back), or,
+   * with `comment`, the comment on the rating it has.
+   */
+  feedback(messageId: string, rating: Rating, comment?: string): void {
+    const conv = this.current;
+    const msg = findNode(conv, messageId);
+    if (!msg || this.outdated) return;
+    const next = comment === undefined ? nextRating(msg.feedback?.rating, rating) : rating;
+    setFeedback(msg, next, comment);
+    this.emit("feedback", {
+      conversation_id: conv.id,
+      message_id: messageId,
+      rating: next,
+      ...(comment === undefined ? {} : { comment }),
+    });
+    this.changed();
+  }
+
+  /**
+   * Click the action `name` under message `messageId`: its handler runs as a reply to the
+   * branch shown (browser history sends the branch, server history names its last message).
+   */
+  runAction(messageId: string, name: string): void {
+    const conv = this.current;
+    if (!this.canSend(conv) || !findNode(conv, messageId)) return;
+    const leaf = conv.messages[conv.messages.length - 1]?.id ?? null;
+    const base = { conversation_id: conv.id, message_id: messageId, name };
+    const payload = this.serverHistory
+      ? { ...base, messages: [], parent_id: leaf }
+      : { ...base, messages: toWire(conv), parent_id: null };
+    if (this.tooLarge(conv, payload)) return;
+    this.started(conv);
+    this.emit("run_action", payload);
+  }
+
+  /** Over the server's limit the socket would be cut with no word: say so instead. */
+  private tooLarge(conv: Conversation, payload: object): boolean {
+    const bytes = new TextEncoder().encode(JSON.stringify(payload)).length;
+    const limit = this.config.max_message_bytes;
+    if (bytes <= limit) return false;
+    const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
+    conv.error =
+      `This conversation is too large to send (${mb(bytes)} MB; the server takes up to ` +
+      `${mb(limit)} MB). Start a new chat, or edit a message to drop its images.`;
+    this.changed();
+    return true;
+  }
+
+  /** A reply was asked for: the conversation runs until run_finished or an error. */
+  private started(conv: Conversation): void {
+    conv.updatedAt = Date.now();
+    conv.running = true;
+    conv.error = null;
+    this.sends++;
+    // The markdown chunk, while the reply is on its way; a failure here is retried
+    // when the reply renders.
+    loadRenderer().catch(() => undefined);
+    this.changed();
+  }
+
   /** Send a new user message (`msg`; null: answer the branch again, browser history). */
   private dispatch(conv: Conversation, msg: UIMessage | null): void {
     conv.updatedAt = Date.now();
@@ -335,25 +411,9 @@ export class ChatStore {
       this.serverHistory && msg
         ? { conversation_id: conv.id, messages: toWireMessages([msg]), parent_id: msg.parentId }
         : { conversation_id: conv.id, messages: toWire(conv) };
-    // Over the server's limit the socket would be cut with no word: say so instead.
-    const bytes = new TextEncoder().encode(JSON.stringify(payload)).length;
-    const limit = this.config.max_message_bytes;
-    if (bytes > limit) {
-      const mb = (n: number) => (n / 1024 / 1024).toFixed(1);
-      conv.error =
-        `This conversation is too large to send (${mb(bytes)} MB; the server takes up to ` +
-        `${mb(limit)} MB). Start a new chat, or edit a message to drop its images.`;
-      this.changed();
-      return;
-    }
-    conv.running = true; // until run_finished or an error says otherwise
-    conv.error = null;
-    this.sends++;
+    if (this.tooLarge(conv, payload)) return;
+    this.started(conv);
     this.emit("send_message", payload);
-    // The markdown chunk, while the reply is on its way; a failure here is retried
-    // when the reply renders.
-    loadRenderer().catch(() => undefined);
-    this.changed();
   }
 
   /** The server's config, on every (re)connect: then catch up with what we missed. */

@@ -5,12 +5,16 @@
 import { applyDelta, finishMessage, newMessage } from "./merge";
 import { addNode, cutBranchAfter, findNode, rebuildBranch } from "./tree";
 import type { AccMessage, Delta } from "./merge";
+import { answerRefused, noAnswers, settleAsk } from "./ask";
+import type { AnswerState } from "./ask";
+import { readFeedback } from "./feedback";
 import { ServerEvent } from "../protocol.gen";
 import type {
   ChatMessage,
   ConversationMessage,
   ConversationSummary,
   ErrorPayload,
+  FeedbackValue,
   MessageDelta,
   RunFinished,
   RunSnapshot,
@@ -33,6 +37,8 @@ export interface UIMessage {
   lastSeq: number;
   runId: string | null;
   version: number;
+  /** The user's thumbs up or down on it (and comment), if any. */
+  feedback: FeedbackValue | null;
 }
 
 export interface Conversation {
@@ -53,6 +59,8 @@ export interface Conversation {
   shareToken: string | null;
   /** False while only its summary is here (server history, not opened yet). */
   loaded: boolean;
+  /** Answers to its questions on their way, or refused (this tab's only: never saved). */
+  answers: AnswerState;
 }
 
 export function randomId(bytes = 16): string {
@@ -80,6 +88,7 @@ export function emptyConversation(
     updatedAt,
     shareToken: null,
     loaded: true,
+    answers: noAnswers(),
   };
 }
 
@@ -104,7 +113,7 @@ export function uiMessage(
 ): UIMessage {
   const acc = newMessage();
   applyDelta(acc, message);
-  return { id, parentId, message: acc, status, lastSeq: 0, runId, version: 0 };
+  return { id, parentId, message: acc, status, lastSeq: 0, runId, version: 0, feedback: null };
 }
 
 function leafId(conv: Conversation): string | null {
@@ -206,6 +215,7 @@ function runMessage(conv: Conversation, id: string, runId: string): UIMessage {
     lastSeq: 0,
     runId,
     version: 0,
+    feedback: null,
   };
   addNode(conv, msg);
   conv.runTail = id;
@@ -222,6 +232,7 @@ const STATUS: Record<RunStatus, MessageStatus> = {
 function endRun(conv: Conversation, runId: string, status: RunStatus, error: string | null): void {
   conv.running = status === "running";
   if (status === "running") return;
+  conv.answers = noAnswers();
   conv.error = status === "error" ? (error ?? "The handler failed") : null;
   for (const m of conv.nodes) {
     if (m.runId === runId && m.status === "streaming") {
@@ -251,6 +262,7 @@ export function onMessageDelta(conv: Conversation, p: MessageDelta): boolean {
   // queued), so anything but the next number is a duplicate, or a gap the snapshot fills.
   if (p.seq !== msg.lastSeq + 1) return false;
   for (const delta of p.deltas) applyDelta(msg.message, delta);
+  settleAsk(conv.answers, msg.message);
   msg.lastSeq += p.count;
   msg.version++;
   conv.updatedAt = Date.now();
@@ -264,6 +276,8 @@ export function onRunFinished(conv: Conversation, p: RunFinished): void {
 
 export function onRunSnapshot(conv: Conversation, p: RunSnapshot): void {
   conv.runId = p.run_id;
+  // After a reconnect: an answer sent before it may never have arrived; ask again.
+  conv.answers.sending = null;
   for (const snap of p.messages) {
     let msg = find(conv, snap.message_id);
     if (msg) conv.runTail = msg.id;
@@ -273,6 +287,7 @@ export function onRunSnapshot(conv: Conversation, p: RunSnapshot): void {
       applyDelta(msg.message, snap.message);
       msg.lastSeq = snap.seq;
     }
+    settleAsk(conv.answers, msg.message);
     msg.runId = p.run_id;
     msg.status = p.status === "running" ? "streaming" : STATUS[p.status];
     msg.version++;
@@ -285,7 +300,9 @@ export function onRunSnapshot(conv: Conversation, p: RunSnapshot): void {
 export function onConversation(conv: Conversation, p: StoredConversation): void {
   conv.nodes = p.messages.map((s) => {
     const status: MessageStatus = s.status ?? "done";
-    return uiMessage(s.id, s.message as Delta, status, null, s.parent_id ?? null);
+    const msg = uiMessage(s.id, s.message as Delta, status, null, s.parent_id ?? null);
+    msg.feedback = readFeedback(s.feedback);
+    return msg;
   });
   conv.title = p.title;
   conv.updatedAt = p.updated_at * 1000;
@@ -302,6 +319,10 @@ export function onConversationChanged(conv: Conversation, p: ConversationSummary
 }
 
 export function onError(conv: Conversation, p: ErrorPayload): void {
+  // A refused answer (already answered in another tab, a bad value): said beside the
+  // question, which stays open; the run itself goes on.
+  const refusal = p.code === "not_found" || p.code === "invalid_payload";
+  if (refusal && answerRefused(conv.answers, p.message)) return;
   // not_found: nothing runs there (nothing to resume: the server restarted, the reply
   // ended while we were away), not an error for the user. store and outdated are the
   // app's (a notice, a banner): the reply itself goes on.

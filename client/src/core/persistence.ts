@@ -6,6 +6,7 @@
 // as a chain of parents, and removed once saved as version 2.
 import { emptyConversation } from "./conversation";
 import type { Conversation, UIMessage } from "./conversation";
+import { readFeedback } from "./feedback";
 import { chain, rebuildBranch } from "./tree";
 
 const KEY = "gptchat:v2:conversations";
@@ -53,7 +54,7 @@ export class LocalPersistence implements Persistence {
 }
 
 /** A conversation as version 2 keeps it: the tree, not the branch (rebuilt on load). */
-type Saved = Omit<Conversation, "messages" | "loaded">;
+type Saved = Omit<Conversation, "messages" | "loaded" | "answers">;
 
 function isMessage(m: unknown): m is UIMessage {
   const msg = m as UIMessage | null;
@@ -73,6 +74,8 @@ function revive(raw: unknown, version: 1 | 2): Conversation | null {
     m.runId ??= null;
     m.lastSeq ??= 0;
     m.version ??= 0;
+    // Version 2 records from before feedback hold none.
+    m.feedback = readFeedback(m.feedback);
   }
   const conv = emptyConversation(c.id, typeof c.title === "string" ? c.title : "New chat");
   conv.nodes = nodes;

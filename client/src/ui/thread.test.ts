@@ -54,3 +54,35 @@ describe("thread", () => {
     expect(thread(conv).results.get("c1")).toEqual({ content: 'Forecast:\n\n{"high": 20}' });
   });
 });
+
+describe("thread approvals", () => {
+  it("draws an approve question on its call's block, and one without a call on its own", () => {
+    const conv = conversation([
+      ["u1", { role: "user", content: "Email Ann" }, "done", null],
+      ["a1", { role: "assistant", ...call("c1", "send_email") }, "streaming", "r1"],
+      [
+        "q1",
+        {
+          role: "assistant",
+          content: null,
+          ask: { id: "k1", kind: "approve", tool_call_id: "c1" },
+        },
+        "streaming",
+        "r1",
+      ],
+      [
+        "q2",
+        {
+          role: "assistant",
+          content: "Sure?",
+          ask: { id: "k2", kind: "approve", tool_call_id: "gone" },
+        },
+        "streaming",
+        "r1",
+      ],
+    ]);
+    const view = thread(conv);
+    expect(view.visible.map((m) => m.id)).toEqual(["u1", "a1", "q2"]);
+    expect([...view.approvals].map(([id, m]) => [id, m.id])).toEqual([["c1", "q1"]]);
+  });
+});

@@ -2,6 +2,7 @@
 // inside a tool call's block. Pure functions of a conversation.
 import type { Conversation, UIMessage } from "../core/conversation";
 import type { AccMessage } from "../core/merge";
+import { askOf } from "../core/ask";
 import { resultText } from "./content";
 
 export interface CallResult {
@@ -18,6 +19,11 @@ export interface Thread {
    * though all of its messages share its status.
    */
   ends: Set<string>;
+  /**
+   * The `approve` questions by the id of the call they are about: drawn on that call's
+   * block, not as messages of their own (a question whose call is not shown stays one).
+   */
+  approvals: Map<string, UIMessage>;
 }
 
 function contentText(message: AccMessage): string {
@@ -28,6 +34,7 @@ export function thread(conv: Conversation): Thread {
   const visible: UIMessage[] = [];
   const results = new Map<string, CallResult>();
   const callIds = new Set<string>();
+  const approvals = new Map<string, UIMessage>();
   let lastFunctionCall: UIMessage | null = null;
   for (const m of conv.messages) {
     const role = m.message.role;
@@ -46,6 +53,11 @@ export function thread(conv: Conversation): Thread {
       lastFunctionCall = null;
       continue;
     }
+    const ask = askOf(m.message);
+    if (ask?.kind === "approve" && ask.tool_call_id && callIds.has(ask.tool_call_id)) {
+      approvals.set(ask.tool_call_id, m);
+      continue;
+    }
     if (m.message.function_call) lastFunctionCall = m;
     visible.push(m);
   }
@@ -56,5 +68,5 @@ export function thread(conv: Conversation): Thread {
     else lastOfRun.set(m.runId, m.id);
   }
   for (const id of lastOfRun.values()) ends.add(id);
-  return { visible, results, ends };
+  return { visible, results, ends, approvals };
 }

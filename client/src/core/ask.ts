@@ -1,0 +1,205 @@
+// Questions a handler asks (`app.ask`, `app.confirm`): a message of the run whose `ask` key
+// says what to draw, and the answer the browser builds for it. The server restates the
+// whole `ask` on each change (the merge rule: an object replaces the one before), so the
+// message always holds its current status. Pure, no DOM.
+import type { Ask, FormField } from "../protocol.gen";
+import type { AccMessage } from "./merge";
+
+/** Where this tab stands with a conversation's answers: the one sent, refusals by ask id. */
+export interface AnswerState {
+  /** The ask whose answer is on its way (not confirmed or refused yet). */
+  sending: string | null;
+  /** The server refused the answer to these asks (they stay pending): its words. */
+  errors: Record<string, string>;
+}
+
+export function noAnswers(): AnswerState {
+  return { sending: null, errors: {} };
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/**
+ * The question a message asks, or null if it asks none.
+ *
+ *     askOf({ role: "assistant", content: "City?", ask: { id: "a1", kind: "text" } })
+ *     // -> { id: "a1", kind: "text" }
+ */
+export function askOf(message: AccMessage): Ask | null {
+  const ask = message["ask"];
+  if (!isRecord(ask) || typeof ask["id"] !== "string" || typeof ask["kind"] !== "string") {
+    return null;
+  }
+  return ask as unknown as Ask;
+}
+
+/** A question's status; a question with none is still waiting. */
+export function statusOf(ask: Ask): NonNullable<Ask["status"]> {
+  return ask.status ?? "pending";
+}
+
+function without(errors: Record<string, string>, id: string): Record<string, string> {
+  return Object.fromEntries(Object.entries(errors).filter(([key]) => key !== id));
+}
+
+/** The answer `value` was sent: wait for the server to take or refuse it. */
+export function answerSent(state: AnswerState, askId: string): void {
+  state.sending = askId;
+  state.errors = without(state.errors, askId);
+}
+
+/** A message changed: an ask that is no longer pending needs nothing more from this tab. */
+export function settleAsk(state: AnswerState, message: AccMessage): void {
+  const ask = askOf(message);
+  if (!ask || statusOf(ask) === "pending") return;
+  if (state.sending === ask.id) state.sending = null;
+  state.errors = without(state.errors, ask.id);
+}
+
+/**
+ * An error came for the conversation: if an answer was on its way, it was the answer that
+ * was refused (the question stays pending). True if so: the run itself goes on.
+ */
+export function answerRefused(state: AnswerState, message: string): boolean {
+  if (state.sending === null) return false;
+  state.errors[state.sending] = message;
+  state.sending = null;
+  return true;
+}
+
+/** JSON text, compact (as it is sent); null if it is not JSON. */
+export function compactJson(text: string): string | null {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return null;
+  }
+}
+
+/** JSON text indented for reading and editing; the text as it is if it is not JSON. */
+export function prettyJson(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text), null, 2);
+  } catch {
+    return text;
+  }
+}
+
+export type Built<T> = { ok: true; value: T } | { ok: false; error: string };
+
+export interface ApprovalValue {
+  approved: boolean;
+  arguments: string;
+  reason: null;
+}
+
+/**
+ * The answer to an `approve` question: the decision and the arguments as left, compact.
+ * Edited arguments must be JSON (the server refuses others); a denial sends the call's
+ * own arguments if the edit does not parse, since they no longer matter.
+ *
+ *     approvalValue(true, '{"to": "a@b.c"}', '{\n  "to": "x@y.z"\n}')
+ *     // -> { ok: true, value: { approved: true, arguments: '{"to":"x@y.z"}', reason: null } }
+ */
+export function approvalValue(
+  approved: boolean,
+  original: string,
+  edited: string | null,
+): Built<ApprovalValue> {
+  const text = edited ?? original;
+  let args = compactJson(text);
+  if (args === null) {
+    if (approved && edited !== null) {
+      return { ok: false, error: "The arguments are not valid JSON." };
+    }
+    args = compactJson(original) ?? original;
+  }
+  return { ok: true, value: { approved, arguments: args, reason: null } };
+}
+
+/** Whether an answered approval changed the call's arguments. */
+export function wasEdited(ask: Ask): boolean {
+  const answer = ask.answer;
+  if (!isRecord(answer) || typeof answer["arguments"] !== "string") return false;
+  const before = compactJson(ask.arguments ?? "") ?? ask.arguments ?? "";
+  const after = compactJson(answer["arguments"]) ?? answer["arguments"];
+  return before !== after;
+}
+
+/** What an answered question's note says: "Approved", "Denied · edited", "Answered". */
+export function answeredLabel(ask: Ask): string {
+  const status = statusOf(ask);
+  if (status === "cancelled") return "Not answered: the reply was stopped";
+  if (status === "expired") return "Not answered in time";
+  if (status === "pending") return "";
+  if (ask.kind !== "approve") return "Answered";
+  const answer = ask.answer;
+  const approved = isRecord(answer) && answer["approved"] === true;
+  const edited = approved && wasEdited(ask);
+  return `${approved ? "Approved" : "Denied"}${edited ? " · edited" : ""}`;
+}
+
+/** What each form field holds while the user fills it in: text, or a checkbox's state. */
+export type FormDraft = Record<string, string | boolean>;
+
+/** A form's fields as they start: each field's default, or empty. */
+export function formDraft(fields: readonly FormField[]): FormDraft {
+  const draft: FormDraft = {};
+  for (const f of fields) {
+    if (f.type === "checkbox") draft[f.name] = f.default === true;
+    else if (f.default !== null && f.default !== undefined) draft[f.name] = String(f.default);
+    else if (f.type === "select" && f.required && f.options?.length) {
+      draft[f.name] = f.options[0] ?? "";
+    } else draft[f.name] = "";
+  }
+  return draft;
+}
+
+/**
+ * The answer to a `form` question, `{name: value}`, from what the user filled in; or the
+ * first problem, as the user should read it. An empty optional field is left out (the
+ * server's model gives it its default).
+ *
+ *     formValue([{ name: "n", label: "Guests", type: "integer", minimum: 1 }], { n: "4" })
+ *     // -> { ok: true, value: { n: 4 } }
+ */
+export function formValue(
+  fields: readonly FormField[],
+  draft: FormDraft,
+): Built<Record<string, unknown>> {
+  const value: Record<string, unknown> = {};
+  for (const f of fields) {
+    const raw = draft[f.name];
+    if (f.type === "checkbox") {
+      value[f.name] = raw === true;
+      continue;
+    }
+    const text = typeof raw === "string" ? raw.trim() : "";
+    if (!text) {
+      if (f.required) return { ok: false, error: `${f.label} is required.` };
+      continue;
+    }
+    if (f.type === "number" || f.type === "integer") {
+      const n = Number(text);
+      if (!Number.isFinite(n)) return { ok: false, error: `${f.label} must be a number.` };
+      if (f.type === "integer" && !Number.isInteger(n)) {
+        return { ok: false, error: `${f.label} must be a whole number.` };
+      }
+      if (typeof f.minimum === "number" && n < f.minimum) {
+        return { ok: false, error: `${f.label} must be at least ${f.minimum}.` };
+      }
+      if (typeof f.maximum === "number" && n > f.maximum) {
+        return { ok: false, error: `${f.label} must be at most ${f.maximum}.` };
+      }
+      value[f.name] = n;
+    } else if (f.type === "select") {
+      if (f.options && !f.options.includes(text)) {
+        return { ok: false, error: `${f.label}: choose one of the options.` };
+      }
+      value[f.name] = text;
+    } else value[f.name] = typeof raw === "string" ? raw : "";
+  }
+  return { ok: true, value };
+}
