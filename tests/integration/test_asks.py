@@ -261,6 +261,8 @@ def test_approval_with_edited_arguments_reaches_the_model_as_edited(
     assert isinstance(decision, Approval) and decision.approved
     assert decision.args == {"to": "carol@example.com", "body": "Hi"}
     call_message, approval, result, final = messages
+    assert call_message["tool_calls"][0]["id"] == "call_1"
+    assert final["content"] == "Done."
     assert approval["content"] == "Send this email?"
     assert approval["ask"]["answer"] == {"approved": True, "arguments": edited}
     assert result == {
