@@ -787,15 +787,15 @@ def _actions_payload(actions: Sequence[Action | Mapping[str, Any]]) -> list[dict
     if isinstance(actions, (str, bytes)) or not isinstance(actions, Sequence):
         raise TypeError("actions= takes a list of gptchat.Action")
     out = []
-    for item in actions:
+    for index, item in enumerate(actions):
         data = item.model_dump() if isinstance(item, Action) else item
         try:
             action = Action.model_validate(data)
             json.dumps(action.payload)
         except ValidationError as exc:
-            raise ValueError(f"actions: {describe_error(exc, data)}") from None
+            raise ValueError(f"actions.{index}.{describe_error(exc, data)}") from None
         except TypeError as exc:
-            raise ValueError(f"actions: the payload must be JSON: {exc}") from None
+            raise ValueError(f"actions.{index}.payload: not JSON ({exc})") from None
         out.append(action.model_dump(mode="json", exclude_none=True))
     return out
 
