@@ -44,8 +44,7 @@ def test_an_action_click_streams_a_reply_of_its_own(chat: ChatApp, client: Socke
     @chat.handle_action("again")
     def again(call: ActionCall) -> Any:
         calls.append(call)
-        for word in ("Drops ", "on ", "tin."):
-            yield word
+        yield from ("Drops ", "on ", "tin.")
 
     send(client, "go", CID)
     branch = branch_of(client)
@@ -150,7 +149,9 @@ def test_an_action_with_the_server_store(hchat: ChatApp, hserver: str) -> None:
         tab.wait_for(lambda _: len(tab.named("run_finished")) == 2)
         second = tab.named("run_finished")[-1]
         assert second["status"] == "done"
-        assert list(reply_of(tab, second["run_id"]).values())[0]["content"] == "Short: 2 messages"
+        assert (
+            next(iter(reply_of(tab, second["run_id"]).values()))["content"] == "Short: 2 messages"
+        )
         assert tab.named("run_started")[-1]["parent_id"] == reply_id
 
         store = hchat.store
