@@ -29,7 +29,7 @@ import { itemOf, sortNewest } from "./core/sidebar";
 import { ConversationListState } from "./list-state.svelte";
 import type { SidebarItem } from "./core/sidebar";
 import { addNode, findNode, showVersion } from "./core/tree";
-import { answerSent } from "./core/ask";
+import { answerSent, pendingAsk } from "./core/ask";
 import { nextRating, setFeedback } from "./core/feedback";
 import type { Delta } from "./core/merge";
 import type {
@@ -337,7 +337,7 @@ export class ChatStore {
    */
   answer(askId: string, value: unknown): void {
     const conv = this.current;
-    if (!conv.running || conv.answers.sending !== null || this.outdated) return;
+    if (conv.answers.sending !== null || this.outdated || !pendingAsk(conv, askId)) return;
     answerSent(conv.answers, askId);
     this.emit("answer", { conversation_id: conv.id, ask_id: askId, value });
     this.changed();

@@ -140,15 +140,18 @@ describe("approvalValue", () => {
 
   it("labels the answer: approved, edited, denied, stopped, expired", () => {
     const base: Ask = { id: "a", kind: "approve", arguments: args, status: "answered" };
-    const approved = {
+    const reordered = {
       ...base,
       answer: { approved: true, arguments: '{"subject":"Hi","to":"ann@example.com"}' },
     };
-    expect(wasEdited(approved)).toBe(true); // keys reordered is a change of the text sent
-    const same = {
+    // The same value in another order is no edit (the server compares values too).
+    expect(wasEdited(reordered)).toBe(false);
+    const approved = {
       ...base,
-      answer: { approved: true, arguments: '{"to":"ann@example.com","subject":"Hi"}' },
+      answer: { approved: true, arguments: '{"to":"bob@example.com","subject":"Hi"}' },
     };
+    expect(wasEdited(approved)).toBe(true);
+    const same = { ...base, answer: { approved: true, arguments: args } };
     expect(answeredLabel(same)).toBe("Approved");
     expect(answeredLabel(approved)).toBe("Approved · edited");
     expect(answeredLabel({ ...base, answer: { approved: false, arguments: args } })).toBe("Denied");
@@ -177,13 +180,13 @@ describe("forms", () => {
       name: "",
       guests: "2",
       budget: "",
-      room: "Garden",
+      room: "",
       vegan: false,
     });
   });
 
   it("builds the answer with numbers as numbers and empty optional fields left out", () => {
-    const draft = { ...formDraft(fields), name: "Ann", guests: "4", vegan: true };
+    const draft = { ...formDraft(fields), name: "Ann", guests: "4", room: "Garden", vegan: true };
     expect(formValue(fields, draft)).toEqual({
       ok: true,
       value: { name: "Ann", guests: 4, room: "Garden", vegan: true },
@@ -194,7 +197,7 @@ describe("forms", () => {
   });
 
   it("says the first problem: required, not a number, out of range, not whole", () => {
-    const draft = { ...formDraft(fields), name: "Ann" };
+    const draft = { ...formDraft(fields), name: "Ann", room: "Hall" };
     expect(formValue(fields, { ...draft, name: " " })).toEqual({
       ok: false,
       error: "Name is required.",

@@ -3,6 +3,7 @@
 // whole `ask` on each change (the merge rule: an object replaces the one before), so the
 // message always holds its current status. Pure, no DOM.
 import type { Ask, FormField } from "../protocol.gen";
+import type { Conversation } from "./conversation";
 import type { AccMessage } from "./merge";
 
 /** Where this tab stands with a conversation's answers: the one sent, refusals by ask id. */
@@ -42,6 +43,18 @@ export function statusOf(ask: Ask): NonNullable<Ask["status"]> {
 
 function without(errors: Record<string, string>, id: string): Record<string, string> {
   return Object.fromEntries(Object.entries(errors).filter(([key]) => key !== id));
+}
+
+/**
+ * Whether the branch shown holds the question `askId`, still pending, where it can be
+ * answered: in the running reply, or kept by the store while it runs in another tab.
+ */
+export function pendingAsk(conv: Conversation, askId: string): boolean {
+  return conv.messages.some((m) => {
+    const ask = askOf(m.message);
+    if (ask?.id !== askId || statusOf(ask) !== "pending") return false;
+    return conv.running || m.status === "incomplete";
+  });
 }
 
 /** The answer `value` was sent: wait for the server to take or refuse it. */
@@ -119,13 +132,30 @@ export function approvalValue(
   return { ok: true, value: { approved, arguments: args, reason: null } };
 }
 
-/** Whether an answered approval changed the call's arguments. */
+/** JSON text with its objects' keys sorted: equal for equal values, as the server compares. */
+function canonical(text: string): string {
+  const sort = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(sort)
+      : isRecord(v)
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, sort(v[k])]),
+          )
+        : v;
+  try {
+    return JSON.stringify(sort(JSON.parse(text)));
+  } catch {
+    return text;
+  }
+}
+
+/** Whether an answered approval changed the call's arguments (as values, not as text). */
 export function wasEdited(ask: Ask): boolean {
   const answer = ask.answer;
   if (!isRecord(answer) || typeof answer["arguments"] !== "string") return false;
-  const before = compactJson(ask.arguments ?? "") ?? ask.arguments ?? "";
-  const after = compactJson(answer["arguments"]) ?? answer["arguments"];
-  return before !== after;
+  return canonical(ask.arguments ?? "") !== canonical(answer["arguments"]);
 }
 
 /** What an answered question's note says: "Approved", "Denied · edited", "Answered". */
@@ -149,10 +179,9 @@ export function formDraft(fields: readonly FormField[]): FormDraft {
   const draft: FormDraft = {};
   for (const f of fields) {
     if (f.type === "checkbox") draft[f.name] = f.default === true;
+    // A choice without a default starts unchosen: a required one is not answered by accident.
     else if (f.default !== null && f.default !== undefined) draft[f.name] = String(f.default);
-    else if (f.type === "select" && f.required && f.options?.length) {
-      draft[f.name] = f.options[0] ?? "";
-    } else draft[f.name] = "";
+    else draft[f.name] = "";
   }
   return draft;
 }

@@ -308,6 +308,8 @@ export function onConversation(conv: Conversation, p: StoredConversation): void 
   conv.updatedAt = p.updated_at * 1000;
   conv.shareToken = p.share_token ?? null;
   conv.loaded = true;
+  // What this tab sent is answered or refused in what came (a question kept as answered).
+  conv.answers = noAnswers();
   rebuildBranch(conv);
 }
 
