@@ -23,6 +23,7 @@ from ._store import RunRecorder, summary_payload
 from .emitter import Emitter
 from .protocol import (
     DeleteConversation,
+    GiveFeedback,
     ImportConversation,
     ListConversations,
     OpenConversation,
@@ -276,6 +277,7 @@ class History:
                         "parent_id": n.parent_id,
                         "message": n.message,
                         "status": n.status,
+                        "feedback": n.feedback,
                     }
                     for n in conversation.messages
                 ],
@@ -354,6 +356,23 @@ class History:
             self._not_found(sid, cid)
         else:
             self.changed(user, summary)
+
+    def save_feedback(self, user: str, payload: GiveFeedback) -> bool:
+        """``feedback``: keep the user's rating with the message; False if it is not theirs.
+
+        The conversation's summary does not change, so no tab is told: a tab
+        that opens the conversation gets the rating with its message.
+
+        :raises StoreError: the store failed (the server tells the tab).
+
+        Example::
+
+            if not history.save_feedback(user, payload):
+                emitter.error(sid, "not_found", "unknown message", payload.conversation_id)
+        """
+        return self.store.set_feedback(
+            user, payload.conversation_id, payload.message_id, payload.rating, payload.comment
+        )
 
     def set_title(self, run: Run, title: str) -> None:
         """A handler's ``app.set_title()``: the run's conversation gets ``title``.
@@ -439,6 +458,10 @@ class BrowserHistory:
     def on_share(self, sid: str, user: str, payload: ShareConversation) -> None:
         """Refused: a share link shows what the server keeps."""
         self._refuse(sid, payload.conversation_id)
+
+    def save_feedback(self, user: str, payload: GiveFeedback) -> bool:
+        """True: the browser keeps the rating in its own record of the message."""
+        return True
 
     def set_title(self, run: Run, title: str) -> None:
         """Tell the run's tab the title (the browser keeps it); no other tab knows the chat."""
