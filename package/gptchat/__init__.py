@@ -15,11 +15,17 @@ from __future__ import annotations
 
 from .chat_app import ChatApp, SendMessageHandler
 from .context import RunContext
-from .errors import ConfigError, GPTChatError, NoActiveRunError, StopGeneration
+from .errors import AskTimeout, ConfigError, GPTChatError, NoActiveRunError, StopGeneration
+from .interaction import Action, ActionCall, Approval, Feedback
 
 __all__ = [
+    "Action",
+    "ActionCall",
+    "Approval",
+    "AskTimeout",
     "ChatApp",
     "ConfigError",
+    "Feedback",
     "GPTChatError",
     "NoActiveRunError",
     "RunContext",

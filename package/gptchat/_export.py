@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from ._asks import model_input
 from .protocol import ChatMessage, describe_error
 
 # The fields OpenAI's Chat Completions API takes in a message: anything else (usage,
@@ -123,6 +124,8 @@ def render(fmt: str, title: str, messages: Sequence[Mapping[str, Any]]) -> str:
         >>> render("json", "Hi", [{"role": "user", "content": "Hi"}]).startswith("[")
         True
     """
+    # As a model would take them: approval requests out, edited arguments in.
+    messages = model_input([dict(m) for m in messages])
     if fmt == "json":
         return to_json(messages)
     if fmt == "markdown":

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from ._asks import model_input
 from ._coerce import to_plain
 from ._event_loop import run_on_loop
 from ._openai_streams import choice_of, held_streams, is_sdk_stream, stopped, watch_streams
@@ -34,7 +35,9 @@ _NOT_INPUT = ("reasoning_content", "reasoning", "usage")
 
 
 def history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The conversation as the handler gets it: earlier replies' reasoning and usage left out."""
+    """The conversation as the handler gets it: earlier replies' reasoning and usage left
+    out, and gptchat's own parts (questions' ``ask``, ``actions``: :func:`model_input`)."""
+    messages = model_input(messages)
     return [
         {k: v for k, v in m.items() if k not in _NOT_INPUT}
         if any(k in m for k in _NOT_INPUT)

@@ -231,6 +231,17 @@ class History:
             return None
         return [node.message for node in branch]
 
+    def branch(
+        self, sid: str, user: str, conversation_id: str, leaf_id: str
+    ) -> list[tuple[str, dict[str, Any]]] | None:
+        """The branch ending at ``leaf_id`` as (id, message) pairs; None if refused."""
+        self._settled(user, conversation_id)
+        nodes = self.store.path(user, conversation_id, leaf_id)
+        if nodes is None:
+            self._not_found(sid, conversation_id)
+            return None
+        return [(node.id, node.message) for node in nodes]
+
     # -- the conversation events ----------------------------------------------------------
 
     def on_list(self, sid: str, user: str, payload: ListConversations) -> None:
@@ -429,6 +440,17 @@ class BrowserHistory:
         message = f"regenerate: {_NO_STORE}; send the branch instead"
         self._emitter.error(sid, "invalid_payload", message, conversation_id)
         return None
+
+    def branch(
+        self, sid: str, user: str, conversation_id: str, leaf_id: str
+    ) -> list[tuple[str, dict[str, Any]]] | None:
+        """Refused: the browser sends the branch itself."""
+        self._emitter.error(sid, "invalid_payload", _NO_STORE, conversation_id)
+        return None
+
+    def save_feedback(self, user: str, payload: GiveFeedback) -> bool:
+        """Nothing to keep: the browser keeps the rating with its message."""
+        return True
 
     def on_list(self, sid: str, user: str, payload: ListConversations) -> None:
         """An empty list: the browser lists its own."""

@@ -43,7 +43,9 @@ def nesting_depth(data: Any, limit: int) -> int:
 
 
 #: The events that carry a conversation's messages: the message count and size limits apply.
-_MESSAGE_EVENTS: Final = frozenset({ClientEvent.SEND_MESSAGE, ClientEvent.IMPORT_CONVERSATION})
+_MESSAGE_EVENTS: Final = frozenset(
+    {ClientEvent.SEND_MESSAGE, ClientEvent.IMPORT_CONVERSATION, ClientEvent.RUN_ACTION}
+)
 
 
 def check_payload(event: str, data: Any, limits: Settings) -> str | None:

@@ -138,6 +138,8 @@ class Outbox:
         self._sent_at = -float("inf")
         self._done = False
         self._last_activity = clock()
+        # Questions waiting for the user: the handler is not idle while it waits.
+        self._idle_holds = 0
         self._stop_deadline: float | None = None
         self._timed_out = False
         self._stalled_since: float | None = None
@@ -219,6 +221,16 @@ class Outbox:
         self._sid = sid
         snapshot.emit(self._emitter, sid, self._conversation_id, self._run_id)
         self._pending = [item for item in self._pending if not isinstance(item, tuple)]
+
+    def hold_idle(self, held: bool) -> None:
+        """A wait for the user begins (``held``) or ends: it is not the handler's silence.
+
+        ``handler_timeout`` counts from the end of the last wait.
+        """
+        with self.lock:
+            self._idle_holds += 1 if held else -1
+            self._last_activity = self._clock()
+            self.lock.notify()
 
     def stop_after(self, grace: float) -> None:
         """A stop was asked: ``on_timeout("stop_ignored")`` if the run is open ``grace`` s on."""
@@ -308,7 +320,7 @@ class Outbox:
         return max(0.0, min(deadlines) - self._clock()) if deadlines else None
 
     def _idle_deadline(self) -> float | None:
-        if self._handler_timeout is None:
+        if self._handler_timeout is None or self._idle_holds > 0:
             return None
         return self._last_activity + self._handler_timeout
 

@@ -2,21 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import inspect
+import json
 import logging
 import threading
 import uuid
-from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
 from contextvars import ContextVar
 from dataclasses import replace
 from typing import Any, Literal, TypeVar, overload
 
 from flask import Flask
+from pydantic import BaseModel, ValidationError
 
 from . import _serving
+from ._asks import Question
 from ._auth import LOCAL_USER, Auth, Guard
 from ._coerce import to_plain
 from ._export import FORMATS, render
+from ._forms import Form
 from ._handler_styles import run_handler
 from ._openai_streams import is_async_iterable, relay_stream, stream_awaitable
 from ._settings import Settings, StoreOption
@@ -24,6 +29,8 @@ from ._store import open_store
 from .config import Config, update_config
 from .context import RunContext, session_id_for
 from .errors import NoActiveRunError
+from .interaction import Action, ActionCall, Feedback
+from .protocol import describe_error
 from .runs import Run
 from .server import Server
 from .store import Store, StoreError
@@ -34,6 +41,12 @@ Messages = list[dict[str, Any]]
 #: The handler: called with the whole conversation as OpenAI message dicts.
 SendMessageHandler = Callable[[Messages], Any]
 H = TypeVar("H", bound=SendMessageHandler)
+#: A ``@handle_feedback`` function: called with each rating a user gives.
+FeedbackHandler = Callable[[Feedback], Any]
+F = TypeVar("F", bound=FeedbackHandler)
+#: A ``@handle_action(name)`` function: answers a click as a send handler answers a message.
+ActionHandler = Callable[[ActionCall], Any]
+A = TypeVar("A", bound=ActionHandler)
 
 _current_run: ContextVar[Run | None] = ContextVar("gptchat_current_run", default=None)
 
@@ -135,6 +148,8 @@ class ChatApp:
         self._guard = Guard.from_settings(self._settings)
         self._config = Config()
         self._handler: SendMessageHandler | None = None
+        self._feedback_handler: FeedbackHandler | None = None
+        self._action_handlers: dict[str, ActionHandler] = {}
         self._server: Server | None = None
         self._server_lock = threading.Lock()
 
@@ -181,7 +196,13 @@ class ChatApp:
         self._handler = handler
         return handler
 
-    def update_message(self, message: Any, id: str | None = None) -> str:  # noqa: A002
+    def update_message(
+        self,
+        message: Any,
+        id: str | None = None,  # noqa: A002
+        *,
+        actions: Sequence[Action | Mapping[str, Any]] | None = None,
+    ) -> str:
         """Send a message, or a piece of one, to the browser tab being answered.
 
         ``message`` is a dict in OpenAI format or an openai SDK object: a complete
@@ -193,6 +214,9 @@ class ChatApp:
 
         :param message: the message or delta.
         :param id: the message to merge into; see :meth:`new_id`.
+        :param actions: buttons to show under the message (:class:`gptchat.Action`,
+            or dicts of its fields), replacing any it had; a click runs the
+            :meth:`handle_action` function of the action's name.
         :returns: the message's id.
         :raises NoActiveRunError: if called outside a handler run.
         :raises StopGeneration: if the user pressed stop; let it propagate.
@@ -215,6 +239,8 @@ class ChatApp:
         delta = to_plain(message)
         if not isinstance(delta, dict):
             raise TypeError(f"update_message() takes one message, not {type(message).__name__}")
+        if actions is not None:
+            delta = {**delta, "actions": _actions_payload(actions)}
         if id is None:
             if "role" not in delta:
                 raise ValueError(
@@ -257,6 +283,196 @@ class ChatApp:
         if run is None:
             raise NoActiveRunError("stop_requested() was called outside a handler run")
         return run.stop_requested()
+
+    def ask(
+        self,
+        question: str,
+        *,
+        choices: Sequence[str] | None = None,
+        form: type[BaseModel] | Mapping[str, Any] | None = None,
+        placeholder: str | None = None,
+        timeout: float | None = None,
+    ) -> Any:
+        """Ask the user something in the chat and wait for the answer.
+
+        The question shows as a message of the reply (markdown), with a text box,
+        one button per ``choices``, or the fields of ``form`` (a pydantic model, or
+        a JSON schema of string, number, integer, boolean and enum fields). The
+        question and the answer become part of the conversation the model sees
+        (an assistant message, then a user message). A reload shows the question
+        again; another tab of the user may answer it, and the first answer counts.
+
+        In an async handler it returns an awaitable: ``city = await app.ask(...)``.
+
+        :param question: the question, in markdown.
+        :param choices: the answers to pick from; the answer is one of them.
+        :param form: the form to fill in.
+        :param placeholder: the text box's hint, for a free-text question.
+        :param timeout: seconds to wait; None waits as long as the reply may run.
+        :returns: the text (or choice) the user gave; for a ``form``, an instance of
+            the model, or a dict of the values for a JSON schema.
+        :raises StopGeneration: the user pressed stop while it waited.
+        :raises AskTimeout: nobody answered within ``timeout``.
+        :raises NoActiveRunError: if called outside a handler run.
+        :raises ValueError: for an empty question, empty or repeated choices, both
+            ``choices`` and ``form``, or a form with fields of unsupported types.
+
+        Example::
+
+            @app.handle_send_message
+            def on_message(messages):
+                city = app.ask("Which city?", choices=["Paris", "Rome", "Oslo"])
+                return f"Booking a trip to {city}."
+        """
+        run = self._active_run("ask")
+        if not isinstance(question, str) or not question.strip():
+            raise ValueError("ask() needs a question: a non-empty string")
+        if choices is not None and form is not None:
+            raise ValueError("ask() takes choices= or form=, not both")
+        if choices is not None:
+            choices = list(choices)
+            if not choices or not all(isinstance(c, str) and c.strip() for c in choices):
+                raise ValueError("choices= needs at least one non-empty string")
+            if len(set(choices)) != len(choices):
+                raise ValueError("choices= has the same choice twice")
+        kind: Literal["text", "choices", "form"] = (
+            "form" if form is not None else "choices" if choices is not None else "text"
+        )
+        pending = Question(
+            kind,
+            question,
+            choices=choices,
+            form=Form(form) if form is not None else None,
+            placeholder=placeholder,
+            timeout=_checked_timeout(timeout),
+        )
+        return self._wait_for(run, pending)
+
+    def confirm(
+        self,
+        tool_call: Any,
+        *,
+        prompt: str | None = None,
+        editable: bool = True,
+        timeout: float | None = None,
+    ) -> Any:
+        """Ask the user to approve a tool call before the handler runs it.
+
+        The call's block in the chat shows Approve and Deny, and its arguments,
+        which the user may edit when ``editable``. Denied, gptchat adds the
+        call's result (it was not run, with the user's reason) so the model
+        hears of it; approved, the handler runs the tool with
+        :attr:`Approval.args` and sends its result as usual, and the model sees
+        the arguments as the user left them. In an async handler it returns an
+        awaitable: ``decision = await app.confirm(call)``.
+
+        :param tool_call: one of ``message.tool_calls`` (an SDK object or dict),
+            sent earlier in this reply.
+        :param prompt: a line to show with the buttons, in markdown.
+        :param editable: whether the user may change the arguments.
+        :param timeout: seconds to wait; None waits as long as the reply may run.
+        :returns: an :class:`gptchat.Approval`: ``approved``, ``arguments`` (JSON
+            text), ``args`` (parsed) and the user's ``reason``, if any.
+        :raises StopGeneration: the user pressed stop while it waited.
+        :raises AskTimeout: nobody answered within ``timeout``.
+        :raises NoActiveRunError: if called outside a handler run.
+        :raises TypeError: if ``tool_call`` is not a tool call.
+
+        Example::
+
+            for call in msg.tool_calls:
+                decision = app.confirm(call)
+                result = send_email(**decision.args) if decision.approved else None
+                if decision.approved:
+                    app.update_message({"role": "tool", "tool_call_id": call.id,
+                                        "content": result})
+        """
+        run = self._active_run("confirm")
+        call = to_plain(tool_call, "tool_call")
+        function = call.get("function") if isinstance(call, dict) else None
+        if (
+            not isinstance(call, dict)
+            or not isinstance(call.get("id"), str)
+            or not isinstance(function, dict)
+            or not isinstance(function.get("name"), str)
+        ):
+            raise TypeError(
+                "confirm() takes a tool call: one of message.tool_calls, with an id and a "
+                "function name"
+            )
+        pending = Question(
+            "approve",
+            prompt,
+            tool_call=call,
+            editable=bool(editable),
+            timeout=_checked_timeout(timeout),
+        )
+        return self._wait_for(run, pending)
+
+    @staticmethod
+    def _wait_for(run: Run, question: Question) -> Any:
+        run.ask(question)
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return run.wait_answer(question)
+        return run.wait_answer_async(question)
+
+    def handle_feedback(self, handler: F) -> F:
+        """Register the function that hears each thumbs up or down a user gives.
+
+        It gets a :class:`gptchat.Feedback` (conversation, message, rating,
+        comment, user), in a thread of its own, after the feedback is kept (with
+        a store, feedback is kept with its message and shown again after a
+        reload; thumbs show whenever a store or this function is there). A
+        second click on the same thumb takes the rating back (``rating`` None).
+        The function is returned unchanged.
+
+        Example::
+
+            @app.handle_feedback
+            def on_feedback(feedback):
+                print(feedback.rating, feedback.comment)
+        """
+        if not callable(handler):
+            raise TypeError("handle_feedback() decorates a function")
+        self._feedback_handler = handler
+        return handler
+
+    def handle_action(self, name: str) -> Callable[[A], A]:
+        """Register the function that runs when a message's action ``name`` is clicked.
+
+        The function gets an :class:`gptchat.ActionCall` and answers it as a send
+        handler answers a message (``update_message``, return, yield, async): as
+        a reply of its own, after the conversation's last message.
+
+        :raises ValueError: for a name that is not 1 to 64 letters, digits or ``_.:-``.
+
+        Example::
+
+            @app.handle_send_message
+            def on_message(messages):
+                app.update_message({"role": "assistant", "content": "Done."},
+                                   actions=[Action(name="more", label="Tell me more")])
+
+            @app.handle_action("more")
+            def more(call):
+                return "Here is more..."
+        """
+        try:
+            Action(name=name, label="x")
+        except ValidationError:
+            raise ValueError(
+                f"an action name is 1 to 64 letters, digits or _.:- characters, not {name!r:.40}"
+            ) from None
+
+        def register(handler: A) -> A:
+            if not callable(handler):
+                raise TypeError("handle_action() decorates a function")
+            self._action_handlers[name] = handler
+            return handler
+
+        return register
 
     @overload
     def stream(self, stream: AsyncIterable[Any], id: str | None = None) -> Awaitable[Any]: ...
@@ -396,6 +612,7 @@ class ChatApp:
                     guard=self._guard,
                     settings=self._settings,
                     store=open_store(self._settings.store),
+                    hooks=_Hooks(self),
                 )
             return self._server
 
@@ -520,6 +737,67 @@ class ChatApp:
             run_handler(run, self._handler, self.new_id, messages)
         finally:
             _current_run.reset(token)
+
+    def _execute_action(self, run: Run, call: ActionCall) -> None:
+        handler = self._action_handlers.get(call.name)
+
+        def answer(messages: list[dict[str, Any]]) -> Any:
+            assert handler is not None  # the server asked has_action() first
+            return handler(replace(call, messages=messages))
+
+        token = _current_run.set(run)
+        try:
+            run_handler(run, answer, self.new_id, call.messages)
+        finally:
+            _current_run.reset(token)
+
+
+class _Hooks:
+    """What the server asks of the app beyond the send handler: feedback and actions."""
+
+    def __init__(self, app: ChatApp) -> None:
+        self._app = app
+
+    def feedback_wanted(self) -> bool:
+        return self._app._feedback_handler is not None
+
+    def on_feedback(self, feedback: Feedback) -> None:
+        handler = self._app._feedback_handler
+        if handler is None:
+            return
+        try:
+            handler(feedback)
+        except Exception:
+            log.exception("the feedback handler raised")
+
+    def has_action(self, name: str) -> bool:
+        return name in self._app._action_handlers
+
+    def run_action(self, run: Run, call: ActionCall) -> None:
+        self._app._execute_action(run, call)
+
+
+def _checked_timeout(timeout: float | None) -> float | None:
+    if timeout is not None and (not isinstance(timeout, (int, float)) or timeout <= 0):
+        raise ValueError(f"timeout= must be a number of seconds above 0, not {timeout!r:.40}")
+    return timeout
+
+
+def _actions_payload(actions: Sequence[Action | Mapping[str, Any]]) -> list[dict[str, Any]]:
+    if isinstance(actions, (str, bytes)) or not isinstance(actions, Sequence):
+        raise TypeError("actions= takes a list of gptchat.Action")
+    out = []
+    for index, item in enumerate(actions):
+        data = item.model_dump() if isinstance(item, Action) else item
+        try:
+            action = Action.model_validate(data)
+            json.dumps(action.payload)
+        except ValidationError as exc:
+            raise ValueError(f"actions.{index}.{describe_error(exc, data)}") from None
+        except TypeError as exc:
+            raise ValueError(f"actions.{index}.payload: not JSON ({exc})") from None
+        out.append(action.model_dump(mode="json", exclude_none=True))
+    return out
 
 
 def has_handler(app: ChatApp) -> bool:

@@ -5,7 +5,8 @@ Hierarchy::
     GPTChatError
     ├── ConfigError (also ValueError)       set_config() got an unknown key or a bad value
     ├── NoActiveRunError (also RuntimeError) update_message() called outside a handler run
-    └── StopGeneration                       the user pressed stop or left: unwind the handler
+    ├── StopGeneration                       the user pressed stop or left: unwind the handler
+    └── AskTimeout (also TimeoutError)       ask()/confirm() got no answer within its timeout
 
 Misuse of the API (a handler with the wrong signature, a delta with no id, an
 object that is not a message) raises plain ``TypeError``/``ValueError``.
@@ -35,4 +36,18 @@ class StopGeneration(GPTChatError):
     exception around the handler and finishes the reply as *stopped*, keeping
     what was sent so far. A handler that must clean up can catch it (and
     re-raise), or poll :meth:`gptchat.ChatApp.stop_requested`.
+    """
+
+
+class AskTimeout(GPTChatError, TimeoutError):
+    """Raised by ``ask()`` and ``confirm()`` when the user did not answer within ``timeout``.
+
+    The question shows as unanswered; the handler may catch this and go on.
+
+    Example::
+
+        try:
+            city = app.ask("Which city?", timeout=60)
+        except AskTimeout:
+            city = "Paris"
     """

@@ -43,6 +43,7 @@ The tab names :data:`PROTOCOL_VERSION` in its connect ``auth``
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
@@ -290,6 +291,18 @@ class Approval(_Model):
     approved: bool
     arguments: str
     reason: str | None = None
+
+    @property
+    def args(self) -> Any:
+        """The arguments parsed from JSON: what to call the tool with.
+
+        Example::
+
+            decision = app.confirm(call)
+            if decision.approved:
+                result = send_email(**decision.args)
+        """
+        return json.loads(self.arguments)
 
 
 class Ask(_Model):

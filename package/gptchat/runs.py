@@ -11,23 +11,30 @@ A run belongs to an owner: the browser's client key when the browser keeps the
 history, the user id when the server does (then every tab of the user may
 stop, resume or watch it). Whatever keeps a run's messages (the server's
 history) sets :attr:`Run.kept` once it has: a tab's next message may answer them.
+
+A run may ask its user something and wait (:meth:`Run.ask`): the question is a
+message of the run, and the answer (:meth:`Run.answer`, from any tab of the
+owner) restates it and adds the answer as a message, before the handler goes on.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import secrets
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from ._asks import AnswerRefused, Question, Woken
 from ._outbox import Event, Outbox, RunFinished, RunSnapshot, Timeout
 from ._run_log import RunLog
 from .emitter import Emitter
-from .errors import StopGeneration
-from .protocol import RunStatus
+from .errors import AskTimeout, StopGeneration
+from .protocol import AskStatus, RunStatus
 
 log = logging.getLogger("gptchat")
 
@@ -95,6 +102,8 @@ class Run:
         )
         self._on_stop: list[Callable[[], object]] = []
         self._on_stop_lock = threading.Lock()
+        #: The run's questions by id: pending ones, and those already settled.
+        self._questions: dict[str, Question] = {}
 
     # -- called by the handler thread ---------------------------------------
 
@@ -115,6 +124,94 @@ class Run:
             due = outbox.queue_delta(message_id, self._log.append(message_id, delta), delta)
         if due:
             outbox.send_due()
+
+    def _record(self, message_id: str, delta: dict[str, Any]) -> None:
+        # A change of the run's own (a question restated, an answer): it goes out even
+        # after a stop, as long as the run is open.
+        outbox = self._outbox
+        with self._lock:
+            if outbox.closed:
+                return
+            self.version += 1
+            due = outbox.queue_delta(message_id, self._log.append(message_id, delta), delta)
+        if due:
+            outbox.send_due()
+
+    # -- questions -------------------------------------------------------------
+
+    def ask(self, question: Question) -> None:
+        """Send ``question`` as a message of the run; the handler then waits for it.
+
+        :raises StopGeneration: if the run was told to stop.
+        """
+        question.message_id = uuid.uuid4().hex
+        with self._lock:
+            self._questions[question.id] = question
+        self.update(question.message_id, question.message())
+        self._outbox.hold_idle(True)
+        self.on_stop(question.interrupt)
+
+    def answer(self, ask_id: str, value: Any) -> None:
+        """Take the user's answer to question ``ask_id``; the first answer counts.
+
+        The question is restated as answered and the message the answer makes
+        (a user message, a denied call's result) is queued before the handler,
+        waiting for it, goes on.
+
+        :raises AnswerRefused: the question is not pending, or ``value`` does not fit.
+        """
+        with self._lock:
+            question = self._questions.get(ask_id)
+        if question is None or self.status != "running":
+            raise AnswerRefused("not_found", "answer: this question is not waiting for an answer")
+        if question.status != "pending":
+            raise AnswerRefused("not_found", f"answer: this question was {question.status} already")
+        value_for_handler, kept, added = question.check(value)
+        if not question.settle("answered", value_for_handler, kept):
+            raise AnswerRefused("not_found", f"answer: this question was {question.status} already")
+        assert question.message_id is not None
+        self._record(question.message_id, {"ask": question.ask_payload()})
+        if added is not None:
+            self._record(uuid.uuid4().hex, added)
+        self._outbox.hold_idle(False)
+        question.delivered()
+
+    def wait_answer(self, question: Question) -> Any:
+        """Block the handler until ``question`` is answered; the answer.
+
+        :raises StopGeneration: the run was told to stop meanwhile.
+        :raises AskTimeout: its timeout passed first.
+        """
+        return self._answered(question, question.wait())
+
+    async def wait_answer_async(self, question: Question) -> Any:
+        """:meth:`wait_answer` for an async handler."""
+        try:
+            woken = await question.wait_async()
+        except asyncio.CancelledError:
+            self._end_question(question, "cancelled")
+            raise
+        return self._answered(question, woken)
+
+    def _answered(self, question: Question, woken: Woken) -> Any:
+        if woken == "answered":
+            return question.value
+        if woken == "interrupted" or self.stop_requested():
+            self._end_question(question, "cancelled")
+            raise StopGeneration("the user stopped this reply")
+        if self._end_question(question, "expired"):
+            raise AskTimeout("the user did not answer in time")
+        # Answered at the last moment: its messages are being queued.
+        question.wait(past_deadline=True)
+        return question.value
+
+    def _end_question(self, question: Question, status: AskStatus) -> bool:
+        if not question.settle(status):
+            return False
+        assert question.message_id is not None
+        self._record(question.message_id, {"ask": question.ask_payload()})
+        self._outbox.hold_idle(False)
+        return True
 
     def finish(self, status: RunStatus, error: str | None = None) -> bool:
         """End the run: what is queued is sent at once, then ``run_finished``.

@@ -16,8 +16,9 @@ import re
 import secrets
 import threading
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from engineio.payload import Payload
 from flask import Flask, Response, abort, request, send_file, send_from_directory
@@ -26,6 +27,7 @@ from flask_socketio import SocketIO
 from pydantic import BaseModel, ValidationError
 from socketio.packet import Packet
 
+from ._asks import AnswerRefused
 from ._auth import LOCAL_USER, Guard
 from ._engineio import EngineIOTransport, install_guards
 from ._history_events import BrowserHistory, History, Keeper
@@ -41,17 +43,21 @@ from ._limits import (
 from ._settings import Settings
 from .config import FAVICON_URL, LOGO_URL, Config, asset_url, to_ui_config
 from .emitter import Emitter
+from .interaction import ActionCall, Feedback
 from .protocol import (
     CLIENT_PAYLOADS,
     PROTOCOL_VERSION,
+    Answer,
     ClientEvent,
     DeleteConversation,
+    GiveFeedback,
     ImportConversation,
     ListConversations,
     OpenConversation,
     Regenerate,
     RenameConversation,
     Resume,
+    RunAction,
     SendMessage,
     ShareConversation,
     Stop,
@@ -64,6 +70,27 @@ from .store import Store, StoreError
 log = logging.getLogger("gptchat")
 
 RunCallback = Callable[[Run, list[dict[str, Any]]], None]
+
+
+class Hooks(Protocol):
+    """What the server asks of the app beyond its send handler."""
+
+    def feedback_wanted(self) -> bool:
+        """Whether a feedback handler listens (thumbs show then, or with a store)."""
+        ...
+
+    def on_feedback(self, feedback: Feedback) -> None:
+        """Hand a rating to the app's feedback handler (in a thread of its own)."""
+        ...
+
+    def has_action(self, name: str) -> bool:
+        """Whether the app has a handler for action ``name``."""
+        ...
+
+    def run_action(self, run: Run, call: ActionCall) -> None:
+        """Run the action's handler as ``run`` (in the run's thread)."""
+        ...
+
 
 P = TypeVar("P", bound=BaseModel)
 #: A client event's handler: the tab's sid and the event's validated payload.
@@ -111,9 +138,11 @@ class Server:
         settings: Settings | None = None,
         bundle: Bundle | None = None,
         store: Store | None = None,
+        hooks: Hooks | None = None,
     ) -> None:
         self._get_config = get_config
         self._on_run = on_run
+        self._hooks = hooks
         #: Where conversations are kept: None for the browser (it sends them each time).
         self.store = store
         #: Every limit and default; :class:`Settings`' defaults when not given.
@@ -400,6 +429,9 @@ class Server:
             current = self._accept(sid, auth)
             ui = to_ui_config(self._get_config(), self.settings.max_message_bytes)
             ui["history"] = "browser" if self.store is None else "server"
+            ui["feedback"] = self.store is not None or (
+                self._hooks is not None and self._hooks.feedback_wanted()
+            )
             self.emitter.config(sid, ui)
             if not current:
                 self.emitter.error(sid, "outdated", _OUTDATED)
@@ -464,12 +496,26 @@ class Server:
         def on_share(sid: str, payload: ShareConversation) -> None:
             self.history.on_share(sid, self.user_of(sid), payload)
 
-        # Placeholders until the ask/feedback/action wiring lands (branch i15 only).
-        for pending_event in (ClientEvent.ANSWER, ClientEvent.FEEDBACK, ClientEvent.RUN_ACTION):
+        @self._event(ClientEvent.ANSWER)
+        def on_answer(sid: str, payload: Answer) -> None:
+            cid = payload.conversation_id
+            run = self.runs.get(cid, self.owner_of(sid))
+            try:
+                if run is None:
+                    raise AnswerRefused(
+                        "not_found", "answer: no question is waiting in this conversation"
+                    )
+                run.answer(payload.ask_id, payload.value)
+            except AnswerRefused as exc:
+                self.emitter.error(sid, exc.code, str(exc), cid)
 
-            @self._event(pending_event)
-            def on_pending(sid: str, payload: BaseModel) -> None:
-                self.emitter.error(sid, "not_found", "not built yet")
+        @self._event(ClientEvent.FEEDBACK)
+        def on_feedback(sid: str, payload: GiveFeedback) -> None:
+            self._on_feedback(sid, payload)
+
+        @self._event(ClientEvent.RUN_ACTION)
+        def on_run_action(sid: str, payload: RunAction) -> None:
+            self._on_run_action(sid, payload)
 
         missing = set(CLIENT_PAYLOADS) - self._handled_events
         if missing:
@@ -544,6 +590,79 @@ class Server:
         if messages is not None and self._may_start(sid, cid, owner):
             self._start_run(sid, cid, owner, payload.parent_id, messages)
 
+    def _on_feedback(self, sid: str, payload: GiveFeedback) -> None:
+        user = self.user_of(sid)
+        if not self.history.save_feedback(user, payload):
+            self.emitter.error(
+                sid, "not_found", "feedback: no such message here", payload.conversation_id
+            )
+            return
+        if self._hooks is not None and self._hooks.feedback_wanted():
+            feedback = Feedback(
+                payload.conversation_id, payload.message_id, payload.rating, payload.comment, user
+            )
+            self.socketio.start_background_task(self._hooks.on_feedback, feedback)
+
+    def _on_run_action(self, sid: str, payload: RunAction) -> None:
+        cid = payload.conversation_id
+        owner = self.owner_of(sid)
+        if self._hooks is None or not self._hooks.has_action(payload.name):
+            self.emitter.error(sid, "not_found", f"no handler for action {payload.name!r}", cid)
+            return
+        found = self._action_branch(sid, owner, payload)
+        if found is None:
+            return
+        leaf, messages, message = found
+        action = next(
+            (a for a in message.get("actions") or [] if a.get("name") == payload.name), None
+        )
+        if action is None:
+            self.emitter.error(
+                sid, "not_found", f"this message has no action {payload.name!r}", cid
+            )
+            return
+        if not self._may_start(sid, cid, owner):
+            return
+        call = ActionCall(payload.name, action.get("payload"), payload.message_id, message, [])
+        hooks = self._hooks
+
+        def job(run: Run, branch: list[dict[str, Any]]) -> None:
+            hooks.run_action(run, replace(call, messages=branch))
+
+        self._start_run(sid, cid, owner, leaf, messages, job=job)
+
+    def _action_branch(
+        self, sid: str, owner: str, payload: RunAction
+    ) -> tuple[str, list[dict[str, Any]], dict[str, Any]] | None:
+        """The branch an action's reply follows: its last id, its messages, and the
+        message clicked; None if refused (the tab was told why)."""
+        cid = payload.conversation_id
+        if self.store is None:
+            if not payload.messages:
+                self.emitter.error(sid, "invalid_payload", "run_action: send the branch", cid)
+                return None
+            ids = [m.id for m in payload.messages]
+            messages = [
+                m.message.model_dump(mode="json", exclude_none=True) for m in payload.messages
+            ]
+            leaf = ids[-1]
+        else:
+            if payload.parent_id is None:
+                self.emitter.error(
+                    sid, "invalid_payload", "run_action: parent_id names the branch", cid
+                )
+                return None
+            nodes = self.history.branch(sid, owner, cid, payload.parent_id)
+            if nodes is None:
+                return None
+            ids = [n[0] for n in nodes]
+            messages = [n[1] for n in nodes]
+            leaf = payload.parent_id
+        if payload.message_id not in ids:
+            self.emitter.error(sid, "not_found", "run_action: no such message here", cid)
+            return None
+        return leaf, messages, messages[ids.index(payload.message_id)]
+
     def _may_start(self, sid: str, cid: str, owner: str) -> bool:
         """Whether a run could start now; if not, the tab is told why (nothing is kept)."""
         try:
@@ -567,7 +686,9 @@ class Server:
         messages: list[dict[str, Any]],
         *,
         store_failed: bool = False,
+        job: RunCallback | None = None,
     ) -> None:
+        """Start a run answering ``messages`` with the send handler, or ``job``."""
         recorder = self.history.recorder(sid, owner, cid, parent_id, failed=store_failed)
         try:
             run = self.runs.start(
@@ -590,4 +711,4 @@ class Server:
             return
         if recorder is not None:
             recorder.watch(run)
-        self.socketio.start_background_task(self._on_run, run, messages)
+        self.socketio.start_background_task(job or self._on_run, run, messages)

@@ -1,0 +1,62 @@
+"""The public types of a user in the loop: answers, feedback and message actions.
+
+:class:`Approval` is what :meth:`gptchat.ChatApp.confirm` returns,
+:class:`Feedback` what a ``@app.handle_feedback`` function gets, :class:`Action`
+a button for ``update_message(..., actions=[...])`` and :class:`ActionCall` what
+a ``@app.handle_action(name)`` function gets when it is clicked.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from .protocol import Approval
+from .protocol import MessageAction as Action
+
+__all__ = ["Action", "ActionCall", "Approval", "Feedback"]
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """A user's thumbs up or down on a reply, as ``@app.handle_feedback`` gets it.
+
+    ``rating`` is None when the user took their rating back. Each change comes
+    again (a second click changes the rating; a comment comes with it).
+
+    Example::
+
+        @app.handle_feedback
+        def on_feedback(feedback: Feedback):
+            log.info("%s rated %s %s: %s", feedback.user_id, feedback.message_id,
+                     feedback.rating, feedback.comment)
+    """
+
+    conversation_id: str
+    message_id: str
+    rating: Literal["up", "down"] | None
+    comment: str | None
+    user_id: str
+
+
+@dataclass(frozen=True)
+class ActionCall:
+    """A click on a message's button, as ``@app.handle_action(name)`` gets it.
+
+    ``messages`` is the conversation (OpenAI format, as a send handler gets it);
+    the function answers it like a send handler does (``update_message``,
+    return, yield), as a reply of its own. Without a server store the browser
+    sends the conversation back, ``payload`` included: treat it as input.
+
+    Example::
+
+        @app.handle_action("shorter")
+        def shorter(call: ActionCall):
+            return f"In short: {call.message['content'][:80]}"
+    """
+
+    name: str
+    payload: Any
+    message_id: str
+    message: dict[str, Any]
+    messages: list[dict[str, Any]]
