@@ -481,10 +481,6 @@ class BrowserHistory:
         """Refused: a share link shows what the server keeps."""
         self._refuse(sid, payload.conversation_id)
 
-    def save_feedback(self, user: str, payload: GiveFeedback) -> bool:
-        """True: the browser keeps the rating in its own record of the message."""
-        return True
-
     def set_title(self, run: Run, title: str) -> None:
         """Tell the run's tab the title (the browser keeps it); no other tab knows the chat."""
         summary = Summary(run.conversation_id, title, time.time(), None)
