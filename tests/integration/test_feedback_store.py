@@ -3,15 +3,16 @@ keeps is what ``open_conversation`` answers, for the user and for no one else.
 
 Real server on 127.0.0.1 (a SQLite file and a real Postgres), real python-socketio
 clients, users told apart by ``X-Test-User``; the server's own History object keeps the
-rating, as the ``feedback`` socket event does."""
+rating, and so does the ``feedback`` socket event."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 
-from gptchat import ChatApp
+from gptchat import ChatApp, Feedback
 from gptchat._history_events import BrowserHistory, History
 from gptchat.protocol import GiveFeedback, StoredConversation
 from tests.support import SocketClient, reply_of, send_one, user_client, wait_count
@@ -115,3 +116,53 @@ def test_browser_history_keeps_nothing_and_accepts(chat: ChatApp) -> None:
     history = chat.server.history
     assert isinstance(history, BrowserHistory)
     assert history.save_feedback("alice", rate("m1", "up", "nice")) is True
+
+
+def test_the_feedback_event_keeps_the_rating_for_every_tab_of_the_user(
+    hserver: str, hchat: ChatApp, echo: None
+) -> None:
+    heard: list[Feedback] = []
+    hchat.handle_feedback(heard.append)
+    laptop = user_client(hserver, "alice")
+    phone = user_client(hserver, "alice", tab=1)
+    bob = user_client(hserver, "bob")
+    try:
+        assert laptop.wait_event("config")["feedback"] is True
+        reply = exchange(laptop, "u1", "rate me", None)
+
+        def click(tab: SocketClient, rating: str | None, comment: str | None = None) -> None:
+            payload = {"conversation_id": CID, "message_id": reply, "rating": rating}
+            tab.emit("feedback", {**payload, "comment": comment})
+
+        # One click at a time: the server handles each event in a thread of its own, so
+        # two clicks sent at once may be kept in either order.
+        click(laptop, "up")
+        wait_heard(heard, 1)
+        click(laptop, "down", "Off topic")
+        wait_heard(heard, 2)
+        click(bob, "up", "pwned")
+        assert bob.wait_event("error")["code"] == "not_found"
+        by_id = {m["id"]: m for m in opened(phone)["messages"]}
+        assert by_id[reply]["feedback"] == {"rating": "down", "comment": "Off topic"}
+
+        click(phone, None)  # taken back from the other device
+        wait_heard(heard, 3)
+        by_id = {m["id"]: m for m in opened(laptop)["messages"]}
+        assert by_id[reply]["feedback"] is None
+        assert [(f.rating, f.comment, f.user_id) for f in heard] == [
+            ("up", None, "alice"),
+            ("down", "Off topic", "alice"),
+            (None, None, "alice"),
+        ]
+        assert not laptop.named("error") and not phone.named("error")
+    finally:
+        for tab in (laptop, phone, bob):
+            tab.close()
+
+
+def wait_heard(heard: list[Feedback], count: int) -> None:
+    """Wait until the feedback handler (run in a thread of its own) heard ``count``."""
+    deadline = time.monotonic() + 10
+    while len(heard) < count:
+        assert time.monotonic() < deadline, heard
+        time.sleep(0.01)
