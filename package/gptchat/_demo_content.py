@@ -551,7 +551,31 @@ PROMPT_DESCRIPTIONS = [
     ("image", "a picture inside the reply"),
     ("long", "a long answer, streamed fast, with headings, lists and a table"),
     ("error", "an error in the handler, and a Retry that succeeds"),
+    ("agent", "an agent that asks you a question, then asks before it sends an email"),
 ]
+
+AGENT_QUESTION = "Happy to. **Who** should the email go to?"
+#: The people the agent offers, and their addresses.
+AGENT_PEOPLE = {
+    "Ada Lovelace": "ada@example.com",
+    "Grace Hopper": "grace@example.com",
+    "Alan Turing": "alan@example.com",
+}
+AGENT_SUBJECT = "Hello from gptchat"
+AGENT_BODY = "Hi! This email was drafted by the gptchat demo, and sent only once you approved."
+AGENT_CONFIRM = "Send this email? You can edit the arguments first."
+AGENT_DENIED = "Understood: I did **not** send it. Tell me what to change and I will try again."
+
+
+def agent_sent(to: str) -> str:
+    """The agent's last words once the (pretend) email is out."""
+    return (
+        f"Done: the email to `{to}` is sent. Nothing really left this machine: this is the "
+        "offline demo, and `send_email` here only pretends.\n\n"
+        "The question, the approval and this reply are part of the conversation the model "
+        "would see next turn."
+    )
+
 
 FREE_TEXT_OUTRO = """
 To chat with a real model, stop this server and run it again with a key:

@@ -295,11 +295,13 @@ class History:
             },
         )
         run = self._runs.get(cid, user)
-        # A reply no tab is watching (its tab reloaded or lost its connection) streams on
-        # here. One another tab is showing stays there: a run sends to one tab, and this
-        # one hears of the reply when it ends (conversation_changed).
-        if run is not None and run.status == "running" and run.sid is None:
-            run.attach(sid)
+        # A reply no tab is showing (its tab reloaded or lost its connection) streams on
+        # here; one that another tab shows streams here too.
+        if run is not None and run.status == "running":
+            if run.sid is None:
+                run.attach(sid)
+            elif run.sid != sid:
+                run.watch(sid)
 
     def on_rename(self, sid: str, user: str, payload: RenameConversation) -> None:
         """``rename_conversation``."""

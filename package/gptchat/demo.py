@@ -25,6 +25,7 @@ from typing import Any
 from . import _demo_content as content
 from .chat_app import ChatApp
 from .errors import StopGeneration
+from .interaction import Action
 
 log = logging.getLogger("gptchat")
 
@@ -41,10 +42,12 @@ PROMPTS: dict[str, str] = {
     "image": "Draw a picture",
     "long": "Write a long answer",
     "error": "Fail, then retry",
+    "agent": "Send an email, with my approval",
 }
 
 #: Words that pick a reply for typed text, tried in this order ("a long table" is a table).
 KEYWORDS: list[tuple[str, tuple[str, ...]]] = [
+    ("agent", ("email", "e-mail", "approve", "approval", "agent")),
     ("error", ("error", "fail", "retry", "crash")),
     ("image", ("image", "picture", "draw", "photo", "svg")),
     ("think", ("think", "thinking", "reason", "reasoning")),
@@ -62,8 +65,12 @@ DEMO_CONFIG: dict[str, Any] = {
     "starter_prompts": list(PROMPTS.values()),
     "functions": {
         "get_weather": {"header": "Fetching **weather**...", "result_type": "json"},
+        "send_email": {"header": "Sending an **email**", "result_type": "json"},
     },
 }
+
+#: The agent's button under its last reply: it runs the agent again.
+ANOTHER = "demo.another"
 
 DEFAULT_PACE = 0.01
 # Long replies go at a fast model's pace, so that even the longest ends within ~10 s.
@@ -166,6 +173,7 @@ class _Demo:
             "image": self.image,
             "long": self.long,
             "error": self.error,
+            "agent": self.agent,
         }
 
     def on_message(self, messages: list[dict[str, Any]]) -> None:
@@ -277,9 +285,50 @@ class _Demo:
         self.pause(20 * self.pace)
         raise ConnectionError(content.ERROR_MESSAGE)
 
+    def agent(self, messages: list[dict[str, Any]]) -> None:
+        # An agent with its user in the loop: it asks, then asks before it acts.
+        to = self.app.ask(content.AGENT_QUESTION, choices=list(content.AGENT_PEOPLE))
+        call_id = "call_" + self.app.new_id()[:24]
+        arguments = json.dumps(
+            {
+                "to": content.AGENT_PEOPLE[to],
+                "subject": content.AGENT_SUBJECT,
+                "body": content.AGENT_BODY,
+            }
+        )
+        mid = self.app.new_id()
+        self.app.update_message({"role": "assistant", "content": None}, id=mid)
+        for i, piece in enumerate(tokens(arguments)):
+            call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
+            if i == 0:
+                call.update(id=call_id, type="function")
+                call["function"]["name"] = "send_email"
+            self.app.update_message({"tool_calls": [call]}, id=mid)
+            if self.pace:
+                time.sleep(self.pace)
+        decision = self.app.confirm(
+            {"id": call_id, "function": {"name": "send_email", "arguments": arguments}},
+            prompt=content.AGENT_CONFIRM,
+        )
+        if not decision.approved:
+            self.stream(self.app.new_id(), content.AGENT_DENIED)
+            return
+        self.pause(15 * self.pace)  # the "mail server" works
+        args = decision.args if isinstance(decision.args, dict) else {}
+        sent = {"status": "sent", "to": args.get("to"), "offline_demo": True}
+        self.app.update_message(
+            {"role": "tool", "tool_call_id": call_id, "content": json.dumps(sent)}
+        )
+        answer = self.app.new_id()
+        self.stream(answer, content.agent_sent(str(args.get("to"))))
+        self.app.update_message({}, id=answer, actions=[Action(name=ANOTHER, label="Send another")])
+
 
 def demo_handler(app: ChatApp, delay: float | None = None) -> Handler:
     """Return a handler for ``app`` that streams the showcase replies.
+
+    It also registers the demo's one action (``demo.another``, the agent's "Send
+    another" button) with ``app``.
 
     :param delay: seconds per token; by default ``GPTCHAT_DEMO_PACE`` or 0.01.
 
@@ -288,4 +337,6 @@ def demo_handler(app: ChatApp, delay: float | None = None) -> Handler:
         app.set_config(DEMO_CONFIG)
         app.handle_send_message(demo_handler(app))
     """
-    return _Demo(app, pace_from_env() if delay is None else max(0.0, delay)).on_message
+    demo = _Demo(app, pace_from_env() if delay is None else max(0.0, delay))
+    app.handle_action(ANOTHER)(lambda call: demo.agent(call.messages))
+    return demo.on_message

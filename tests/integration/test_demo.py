@@ -4,6 +4,7 @@ shows what it names, typed text gets a reply of its own, Stop works in every rep
 from __future__ import annotations
 
 import base64
+import json
 import re
 from typing import Any
 
@@ -250,3 +251,95 @@ def test_pace_comes_from_the_environment(
         assert f"ignoring GPTCHAT_DEMO_PACE='{bad}'" in caplog.text
     monkeypatch.delenv("GPTCHAT_DEMO_PACE")
     assert demo.pace_from_env() == demo.DEFAULT_PACE
+
+
+def pending(client: SocketClient, kind: str, run_id: str | None = None) -> dict[str, Any]:
+    """Wait for the tab's newest run to ask a question of ``kind``; its ``ask``."""
+    found: list[dict[str, Any]] = []
+
+    def asked(_: list[tuple[str, Any]]) -> bool:
+        runs = client.named("run_started")
+        rid = run_id or (runs[-1]["run_id"] if runs else None)
+        events = [d for d in client.named("message_delta") if d["run_id"] == rid]
+        found[:] = [
+            m["ask"]
+            for m in fold_messages(events).values()
+            if m.get("ask", {}).get("kind") == kind and m["ask"]["status"] == "pending"
+        ]
+        return bool(found)
+
+    client.wait_for(asked, timeout=10)
+    return found[0]
+
+
+def test_agent_asks_then_asks_approval_before_it_acts(
+    client: SocketClient, demo_chat: ChatApp
+) -> None:
+    cid = "conv-agent"
+    send(client, PROMPTS["agent"], conversation_id=cid)
+    question = pending(client, "choices")
+    assert question["choices"] == list(demo.content.AGENT_PEOPLE)
+    client.emit(
+        "answer", {"conversation_id": cid, "ask_id": question["id"], "value": "Grace Hopper"}
+    )
+    approval = pending(client, "approve")
+    assert approval["name"] == "send_email" and approval["editable"] is True
+    arguments = json.loads(approval["arguments"])
+    assert arguments["to"] == "grace@example.com"
+    arguments["to"] = "grace.hopper@example.com"  # edited before approving
+    client.emit(
+        "answer",
+        {
+            "conversation_id": cid,
+            "ask_id": approval["id"],
+            "value": {"approved": True, "arguments": json.dumps(arguments)},
+        },
+    )
+    finished = client.wait_event("run_finished", conversation_id=cid)
+    assert finished["status"] == "done"
+    events = [d for d in client.named("message_delta") if d["run_id"] == finished["run_id"]]
+    messages = list(fold_messages(events).values())
+    assert [m["role"] for m in messages] == [
+        "assistant",  # the question
+        "user",  # its answer
+        "assistant",  # the tool call
+        "assistant",  # the approval request
+        "tool",
+        "assistant",
+    ]
+    assert json.loads(messages[4]["content"])["to"] == "grace.hopper@example.com"
+    assert "grace.hopper@example.com" in messages[5]["content"]
+    assert messages[5]["actions"] == [{"name": demo.ANOTHER, "label": "Send another"}]
+
+    # "Send another" runs the agent again, as a reply of its own; this time, denied.
+    branch = [{"id": "u0", "message": {"role": "user", "content": PROMPTS["agent"]}}]
+    branch += [{"id": mid, "message": m} for mid, m in fold_messages(events).items()]
+    client.emit(
+        "run_action",
+        {
+            "conversation_id": cid,
+            "message_id": branch[-1]["id"],
+            "name": demo.ANOTHER,
+            "messages": branch,
+        },
+    )
+    client.wait_for(lambda _: len(client.named("run_started")) == 2)
+    second = client.named("run_started")[-1]["run_id"]
+    question = pending(client, "choices", second)
+    client.emit(
+        "answer", {"conversation_id": cid, "ask_id": question["id"], "value": "Alan Turing"}
+    )
+    approval = pending(client, "approve", second)
+    client.emit(
+        "answer",
+        {
+            "conversation_id": cid,
+            "ask_id": approval["id"],
+            "value": {"approved": False, "arguments": approval["arguments"]},
+        },
+    )
+    finished = client.wait_event("run_finished", run_id=second)
+    events = [d for d in client.named("message_delta") if d["run_id"] == second]
+    messages = list(fold_messages(events).values())
+    assert messages[-2]["role"] == "tool" and "denied" in messages[-2]["content"]
+    assert messages[-1]["content"] == demo.content.AGENT_DENIED

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from gptchat import ChatApp
+from gptchat.protocol import PROTOCOL_VERSION
 from tests.replies import MODEL_REPLY, long_conversation
 from tests.support import RawSocket, SocketClient, live_server
 
@@ -116,7 +117,8 @@ class Polling:
         status, body = self._request("GET", "/socket.io/?EIO=4&transport=polling")
         assert status == 200 and body.startswith("0"), body
         self.sid = json.loads(body[1:])["sid"]
-        self.post('40{"client":"polling-client-0123456789","protocol":2}')
+        auth = {"client": "polling-client-0123456789", "protocol": PROTOCOL_VERSION}
+        self.post("40" + json.dumps(auth))
         self._early = self.get()  # the connect answer, and what the server sent with it
         assert any(p.startswith("40") for p in self._early)
 

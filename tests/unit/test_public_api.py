@@ -17,8 +17,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_all_is_pinned() -> None:
     assert sorted(gptchat.__all__) == [
+        "Action",
+        "ActionCall",
+        "Approval",
+        "AskTimeout",
         "ChatApp",
         "ConfigError",
+        "Feedback",
         "GPTChatError",
         "NoActiveRunError",
         "RunContext",
@@ -32,10 +37,14 @@ def test_all_is_pinned() -> None:
 def test_chat_app_public_methods_are_pinned() -> None:
     public = sorted(n for n in dir(ChatApp) if not n.startswith("_"))
     assert public == [
+        "ask",
         "config",
+        "confirm",
         "context",
         "export",
         "flask_app",
+        "handle_action",
+        "handle_feedback",
         "handle_send_message",
         "init_app",
         "new_id",
@@ -63,6 +72,10 @@ def test_every_public_name_has_a_docstring_with_an_example() -> None:
         "init_app",
         "set_title",
         "export",
+        "ask",
+        "confirm",
+        "handle_feedback",
+        "handle_action",
     ):
         doc = inspect.getdoc(getattr(ChatApp, name)) or ""
         assert "Example::" in doc, name
@@ -71,6 +84,9 @@ def test_every_public_name_has_a_docstring_with_an_example() -> None:
     assert "Example::" in (inspect.getdoc(utils.concat_stream) or "")
     assert "Example::" in (inspect.getdoc(utils.parse_partial_json) or "")
     assert "Example::" in (inspect.getdoc(gptchat.RunContext) or "")
+    for public in (gptchat.Feedback, gptchat.ActionCall, gptchat.AskTimeout):
+        assert "Example::" in (inspect.getdoc(public) or ""), public
+    assert "Example::" in (inspect.getdoc(gptchat.Approval.args) or "")
     from gptchat import embed
 
     assert "Example::" in (inspect.getdoc(embed.mount) or "")
