@@ -93,9 +93,7 @@ async def draft(messages):
                 decision = await app.confirm(call, prompt="Send this email?")
                 if not decision.approved:
                     # gptchat shows the denial as the call's result; the model needs it too.
-                    because = f" Their reason: {decision.reason}" if decision.reason else ""
-                    denied = f"The user denied this call; it was not run.{because}"
-                    messages.append({"role": "tool", "tool_call_id": call["id"], "content": denied})
+                    messages.append(decision.result)
                     continue
                 # As the user left them: the model's next round sees the edited call.
                 arguments = decision.arguments

@@ -383,6 +383,8 @@ class History:
             if not history.save_feedback(user, payload):
                 emitter.error(sid, "not_found", "unknown message", payload.conversation_id)
         """
+        # A thumb clicked as a reply ends: its messages may not be kept yet.
+        self._settled(user, payload.conversation_id)
         return self.store.set_feedback(
             user, payload.conversation_id, payload.message_id, payload.rating, payload.comment
         )

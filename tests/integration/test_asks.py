@@ -297,6 +297,7 @@ def test_denied_call_gets_a_result_saying_so(
     )
     _, messages = finished(client)
     assert got[1].approved is False
+    assert got[1].tool_call_id == "call_1" and got[1].result == messages[2]
     assert messages[2] == {
         "role": "tool",
         "tool_call_id": "call_1",
