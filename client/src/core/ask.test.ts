@@ -72,9 +72,9 @@ describe("a question in the reducer", () => {
     });
     expect(conv.running).toBe(true);
     expect(conv.error).toBeNull();
-    expect(conv.answers).toEqual({
+    expect(conv.answers).toMatchObject({
       sending: null,
-      errors: { "ask-1": "This question was already answered" },
+      errors: { "ask-1": "This question is no longer waiting for an answer." },
     });
     // With no answer on its way, an error is the run's again.
     applyServerEvent(conv, "error", {
@@ -83,6 +83,24 @@ describe("a question in the reducer", () => {
       conversation_id: CID,
     });
     expect(conv.error).toBe("bad");
+  });
+
+  it("takes the refusal of an answer given too late (answered in another tab) calmly", () => {
+    const conv = running();
+    delta(conv, "q1", 1, question);
+    conv.answers.sending = "ask-1";
+    // The other tab's answer is heard first, then this tab's is refused.
+    delta(conv, "q1", 2, {
+      ask: { id: "ask-1", kind: "choices", status: "answered", answer: "Paris" },
+    });
+    applyServerEvent(conv, "error", {
+      code: "not_found",
+      message: "answer: this question was answered already",
+      conversation_id: CID,
+    });
+    expect(conv.running).toBe(true);
+    expect(conv.error).toBeNull();
+    expect(conv.answers.errors).toEqual({});
   });
 
   it("forgets an answer on its way when the run ends or a snapshot restates it", () => {

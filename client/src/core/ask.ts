@@ -12,10 +12,15 @@ export interface AnswerState {
   sending: string | null;
   /** The server refused the answer to these asks (they stay pending): its words. */
   errors: Record<string, string>;
+  /**
+   * The ask whose answer was on its way when the server said it was answered (from
+   * another tab): the refusal of this tab's answer may still come, and means nothing more.
+   */
+  late: string | null;
 }
 
 export function noAnswers(): AnswerState {
-  return { sending: null, errors: {} };
+  return { sending: null, errors: {}, late: null };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -60,6 +65,7 @@ export function pendingAsk(conv: Conversation, askId: string): boolean {
 /** The answer `value` was sent: wait for the server to take or refuse it. */
 export function answerSent(state: AnswerState, askId: string): void {
   state.sending = askId;
+  state.late = null;
   state.errors = without(state.errors, askId);
 }
 
@@ -67,7 +73,10 @@ export function answerSent(state: AnswerState, askId: string): void {
 export function settleAsk(state: AnswerState, message: AccMessage): void {
   const ask = askOf(message);
   if (!ask || statusOf(ask) === "pending") return;
-  if (state.sending === ask.id) state.sending = null;
+  if (state.sending === ask.id) {
+    state.sending = null;
+    state.late = ask.id;
+  }
   state.errors = without(state.errors, ask.id);
 }
 
@@ -75,9 +84,17 @@ export function settleAsk(state: AnswerState, message: AccMessage): void {
  * An error came for the conversation: if an answer was on its way, it was the answer that
  * was refused (the question stays pending). True if so: the run itself goes on.
  */
-export function answerRefused(state: AnswerState, message: string): boolean {
-  if (state.sending === null) return false;
-  state.errors[state.sending] = message;
+export function answerRefused(state: AnswerState, code: string, message: string): boolean {
+  if (state.sending === null) {
+    // Answered elsewhere first, as the question already shows: no error of the run.
+    const late = state.late !== null;
+    state.late = null;
+    return late;
+  }
+  // not_found: answered already (in another tab) or no longer waiting; the server's words
+  // for it are a developer's. A refused value's are kept: they say what to change.
+  state.errors[state.sending] =
+    code === "not_found" ? "This question is no longer waiting for an answer." : message;
   state.sending = null;
   return true;
 }

@@ -324,7 +324,7 @@ export function onError(conv: Conversation, p: ErrorPayload): void {
   // A refused answer (already answered in another tab, a bad value): said beside the
   // question, which stays open; the run itself goes on.
   const refusal = p.code === "not_found" || p.code === "invalid_payload";
-  if (refusal && answerRefused(conv.answers, p.message)) return;
+  if (refusal && answerRefused(conv.answers, p.code, p.message)) return;
   // not_found: nothing runs there (nothing to resume: the server restarted, the reply
   // ended while we were away), not an error for the user. store and outdated are the
   // app's (a notice, a banner): the reply itself goes on.
