@@ -184,3 +184,55 @@ describe("run_action", () => {
     expect(store.current.running).toBe(true);
   });
 });
+
+describe("a question kept by the store", () => {
+  beforeEach(() => localStorage.clear());
+
+  it("may be answered from a tab the reply does not run in; an answered one may not", () => {
+    const { store, out } = storeWith({ ...DEFAULT_CONFIG, history: "server" });
+    store.select("conv-q-0000");
+    const ask = { id: "k1", kind: "choices", status: "pending", choices: ["Paris", "Rome"] };
+    store.applyEvent("conversation", {
+      conversation_id: "conv-q-0000",
+      title: "Trip",
+      updated_at: 1,
+      messages: [
+        { id: "u1", parent_id: null, message: { role: "user", content: "Plan a trip" } },
+        {
+          id: "q1",
+          parent_id: "u1",
+          message: { role: "assistant", content: "Which city?", ask },
+          status: "incomplete",
+        },
+      ],
+    });
+    out.take();
+    expect(store.current.running).toBe(false);
+    store.answer("k1", "Rome");
+    store.answer("nope", "Rome");
+    expect(out.take()).toEqual([
+      ["answer", { conversation_id: "conv-q-0000", ask_id: "k1", value: "Rome" }],
+    ]);
+    // Opened again once answered (the store kept it so): nothing more to answer.
+    store.applyEvent("conversation", {
+      conversation_id: "conv-q-0000",
+      title: "Trip",
+      updated_at: 2,
+      messages: [
+        { id: "u1", parent_id: null, message: { role: "user", content: "Plan a trip" } },
+        {
+          id: "q1",
+          parent_id: "u1",
+          message: {
+            role: "assistant",
+            content: "Which city?",
+            ask: { ...ask, status: "answered" },
+          },
+        },
+      ],
+    });
+    expect(store.current.answers.sending).toBeNull();
+    store.answer("k1", "Paris");
+    expect(out.take()).toEqual([]);
+  });
+});

@@ -18,7 +18,7 @@ import pytest
 from playwright.sync_api import Locator, WebSocketRoute, expect
 from pydantic import BaseModel, Field
 
-from gptchat import ActionCall, ChatApp, Feedback
+from gptchat import ActionCall, AskTimeout, ChatApp, Feedback
 from tests.e2e.chat_page import ChatPage
 from tests.e2e.conftest import UserTab
 
@@ -255,6 +255,23 @@ def test_stop_while_a_question_waits(chat: ChatApp, chat_page: ChatPage) -> None
     expect(status_note(chat_page)).to_have_text("Not answered: the reply was stopped")
     # The question's message carries the note; no "Interrupted" is said beside it.
     expect(chat_page.page.get_by_test_id("interrupted-note")).to_have_count(0)
+
+
+def test_a_question_not_answered_in_time(chat: ChatApp, chat_page: ChatPage) -> None:
+    @chat.handle_send_message
+    def on_message(messages: Messages) -> str:
+        try:
+            chat.ask("Quick: heads or tails?", choices=["Heads", "Tails"], timeout=1.0)
+        except AskTimeout:
+            return "Too late, I picked heads."
+        return "Thanks."
+
+    chat_page.open().send("Flip")
+    expect(chat_page.page.get_by_test_id("ask-choice")).to_have_count(2)
+    chat_page.wait_idle()
+    expect(card(chat_page)).to_have_count(0)
+    expect(status_note(chat_page)).to_have_text("Not answered in time")
+    expect(chat_page.last_assistant().locator(".md-root")).to_have_text("Too late, I picked heads.")
 
 
 # -- two tabs, server store --------------------------------------------------------------
