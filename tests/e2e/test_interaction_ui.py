@@ -274,6 +274,53 @@ def test_a_question_not_answered_in_time(chat: ChatApp, chat_page: ChatPage) -> 
     expect(chat_page.last_assistant().locator(".md-root")).to_have_text("Too late, I picked heads.")
 
 
+def test_a_question_leaves_a_draft_in_the_composer_alone(
+    chat: ChatApp, chat_page: ChatPage, release: threading.Event
+) -> None:
+    @chat.handle_send_message
+    def on_message(messages: Messages) -> str:
+        release.wait(10)
+        return str(chat.ask("Which size?", choices=["S", "M", "L"]))
+
+    chat_page.open().send("A shirt")
+    composer = chat_page.input
+    composer.click()
+    composer.type("Also a ha")
+    release.set()
+    expect(chat_page.page.get_by_test_id("ask-choice")).to_have_count(3)
+    # The user is writing: the question does not take their keystrokes.
+    composer.type("t")
+    expect(composer).to_be_focused()
+    expect(composer).to_have_value("Also a hat")
+    chat_page.page.get_by_test_id("ask-choice").nth(1).click()
+    chat_page.wait_idle()
+    expect(composer).to_have_value("Also a hat")
+
+
+def test_an_approval_of_a_call_not_shown_stands_on_its_own(
+    chat: ChatApp, chat_page: ChatPage
+) -> None:
+    @chat.handle_send_message
+    def on_message(messages: Messages) -> str:
+        decision = chat.confirm(CALL, editable=False)
+        return "Sent." if decision.approved else "Not sent."
+
+    chat_page.open().send("Go")
+    box = approval(chat_page)
+    expect(box).to_have_class(re.compile(r"\bstandalone\b"))
+    expect(box).to_contain_text("send_email()")
+    # Not editable: the arguments show, read-only.
+    expect(chat_page.page.get_by_test_id("approval-arguments")).to_have_count(0)
+    expect(box.locator("pre")).to_contain_text('"to": "bob@example.com"')
+    # The first control has the focus: Deny, so a stray Enter sends nothing.
+    expect(chat_page.page.get_by_test_id("deny")).to_be_focused()
+    themes(chat_page, "approval-standalone", box)
+    chat_page.page.get_by_test_id("approve").click()
+    chat_page.wait_idle()
+    expect(box.get_by_test_id("ask-status")).to_have_text("Approved")
+    expect(chat_page.last_assistant().locator(".md-root")).to_have_text("Sent.")
+
+
 # -- two tabs, server store --------------------------------------------------------------
 
 
@@ -459,6 +506,26 @@ def test_feedback_is_kept_by_the_server_store(hchat: ChatApp, user_tab: UserTab)
     expect(down).to_have_attribute("aria-pressed", "false")
 
 
+def test_a_question_waiting_through_a_reload_with_the_server_store(
+    hchat: ChatApp, user_tab: UserTab
+) -> None:
+    @hchat.handle_send_message
+    def on_message(messages: Messages) -> str:
+        return "Going to " + str(hchat.ask("Which city?", choices=["Paris", "Rome"]))
+
+    chat = user_tab("alice")
+    chat.open()
+    chat.send("Plan a trip")
+    expect(chat.page.get_by_test_id("ask-choice")).to_have_count(2)
+    chat.page.reload()
+    chat.wait_connected()
+    choices = chat.page.get_by_test_id("ask-choice")
+    expect(choices).to_have_count(2)
+    choices.last.click()
+    expect(chat.last_assistant().locator(".md-root")).to_have_text("Going to Rome")
+    expect(chat.page.get_by_test_id("ask-status")).to_have_text("Answered")
+
+
 # -- actions -----------------------------------------------------------------------------
 
 
@@ -498,3 +565,37 @@ def test_an_action_button_streams_a_reply(chat: ChatApp, chat_page: ChatPage) ->
     assert len(calls) == 1
     assert calls[0].payload == {"topic": "rain"}
     assert [m["content"] for m in calls[0].messages] == ["Write a haiku", "A haiku about rain."]
+
+
+def test_an_action_with_the_server_store(hchat: ChatApp, user_tab: UserTab) -> None:
+    calls: list[ActionCall] = []
+
+    @hchat.handle_send_message
+    def on_message(messages: Messages) -> None:
+        hchat.update_message(
+            {"role": "assistant", "content": "Three long paragraphs."},
+            actions=[{"name": "shorter", "label": "Shorter"}],
+        )
+
+    @hchat.handle_action("shorter")
+    def shorter(call: ActionCall) -> str:
+        calls.append(call)
+        return "One line."
+
+    chat = user_tab("alice")
+    chat.open()
+    chat.send("Explain tides")
+    chat.wait_idle()
+    chat.page.get_by_test_id("message-action").click()
+    expect(chat.last_assistant().locator(".md-root")).to_have_text("One line.")
+    chat.wait_idle()
+    # Kept by the store after the message it followed: there after a reload too.
+    chat.page.reload()
+    chat.wait_connected()
+    expect(chat.messages("assistant").locator(".md-root")).to_have_text(
+        ["Three long paragraphs.", "One line."]
+    )
+    assert [m["content"] for m in calls[0].messages] == [
+        "Explain tides",
+        "Three long paragraphs.",
+    ]
