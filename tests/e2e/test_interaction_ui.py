@@ -41,13 +41,16 @@ class Trip(BaseModel):
     note: str | None = Field(default=None, title="Note", description="Anything we should know")
 
 
-def asking_handler(chat: ChatApp) -> list[Any]:
+def asking_handler(chat: ChatApp, seen: list[Messages] | None = None) -> list[Any]:
     """A handler that asks what its message names ("text", "choices", "form", "email")
-    and replies with what it got; returns what its questions returned, in order."""
+    and replies with what it got; returns what its questions returned, in order. ``seen``
+    gets the conversation each run was given."""
     got: list[Any] = []
 
     @chat.handle_send_message
     def on_message(messages: Messages) -> str:
+        if seen is not None:
+            seen.append(messages)
         kind = messages[-1]["content"]
         if kind == "text":
             value: Any = chat.ask("Which **city** are you flying to?", placeholder="A city")
@@ -184,7 +187,8 @@ def approval(chat: ChatPage) -> Locator:
 def test_an_approval_with_edited_arguments_then_a_denial(
     chat: ChatApp, chat_page: ChatPage
 ) -> None:
-    got = asking_handler(chat)
+    seen: list[Messages] = []
+    got = asking_handler(chat, seen)
     page = chat_page.page
     chat_page.open().send("email")
     # On the block of the call it is about, not a message of its own.
@@ -216,6 +220,12 @@ def test_an_approval_with_edited_arguments_then_a_denial(
         "Sent to carol@example.com."
     )
     assert got[0].approved and got[0].args["to"] == "carol@example.com"
+    # The next run's model input has the call as the user left it, and no approval.
+    chat_page.send("thanks")
+    chat_page.wait_idle()
+    assert [m["role"] for m in seen[-1]] == ["user", "assistant", "tool", "assistant", "user"]
+    ran = seen[-1][1]["tool_calls"][0]["function"]["arguments"]
+    assert json.loads(ran)["to"] == "carol@example.com"
 
     chat_page.send("email")
     expect(page.get_by_test_id("approve")).to_be_visible()

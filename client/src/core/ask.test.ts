@@ -8,7 +8,7 @@ import {
   prettyJson,
   wasEdited,
 } from "./ask";
-import { applyServerEvent, newConversation } from "./conversation";
+import { applyServerEvent, newConversation, toWire } from "./conversation";
 import type { Conversation } from "./conversation";
 import type { Ask, FormField } from "../protocol.gen";
 
@@ -122,6 +122,27 @@ describe("a question in the reducer", () => {
     });
     expect(conv.answers.sending).toBeNull();
     expect(conv.messages[0]!.status).toBe("stopped");
+  });
+});
+
+describe("a question in what the browser sends", () => {
+  it("keeps an approval though it has no text: it carries the edited arguments", () => {
+    const conv = running();
+    const call = { index: 0, id: "c1", type: "function", function: { name: "f", arguments: "{}" } };
+    delta(conv, "a1", 1, { role: "assistant", content: null, tool_calls: [call] });
+    const approve = {
+      id: "k1",
+      kind: "approve",
+      tool_call_id: "c1",
+      arguments: "{}",
+      status: "answered",
+      answer: { approved: true, arguments: '{"x":1}' },
+    };
+    delta(conv, "q1", 1, { role: "assistant", content: null, ask: approve });
+    delta(conv, "t1", 1, { role: "tool", tool_call_id: "c1", content: "ok" });
+    delta(conv, "e1", 1, { role: "assistant", content: null });
+    expect(toWire(conv).map((m) => m.id)).toEqual(["a1", "q1", "t1"]);
+    expect(toWire(conv)[1]!.message).toEqual({ role: "assistant", content: null, ask: approve });
   });
 });
 

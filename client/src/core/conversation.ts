@@ -5,7 +5,7 @@
 import { applyDelta, finishMessage, newMessage } from "./merge";
 import { addNode, cutBranchAfter, findNode, rebuildBranch } from "./tree";
 import type { AccMessage, Delta } from "./merge";
-import { answerRefused, noAnswers, settleAsk } from "./ask";
+import { answerRefused, askOf, noAnswers, settleAsk } from "./ask";
 import type { AnswerState } from "./ask";
 import { readFeedback } from "./feedback";
 import { ServerEvent } from "../protocol.gen";
@@ -413,7 +413,8 @@ export function toWireMessages(messages: readonly UIMessage[]): ConversationMess
       };
     }
     const empty = !msg.content && !msg.tool_calls && !msg.function_call && !msg.refusal;
-    if (msg.role === "assistant" && empty) continue;
+    // An approval has no text, but the server needs it: it carries edited arguments.
+    if (msg.role === "assistant" && empty && !askOf(msg)) continue;
     out.push({ id: m.id, message: msg as ChatMessage });
   }
   return out;
