@@ -124,6 +124,7 @@ def test_a_text_question_is_answered_with_enter(chat: ChatApp, chat_page: ChatPa
     expect(question(chat_page).locator(".md-root strong")).to_have_text("city")
     # It can be answered at once: the box has the focus.
     expect(box).to_be_focused()
+    expect(chat_page.input).to_have_attribute("placeholder", "Answer the question above")
     themes(chat_page, "text", card(chat_page))
     box.fill("Lyon")
     box.press("Enter")
@@ -132,6 +133,7 @@ def test_a_text_question_is_answered_with_enter(chat: ChatApp, chat_page: ChatPa
     expect(status_note(chat_page)).to_have_text("Answered")
     expect(chat_page.messages("user").last).to_have_text("Lyon")
     expect(chat_page.last_assistant().locator(".md-root")).to_have_text("Got 'Lyon'")
+    expect(chat_page.input).to_have_attribute("placeholder", "Message")
     assert got == ["Lyon"]
 
 

@@ -6,6 +6,7 @@ import {
   formDraft,
   formValue,
   prettyJson,
+  waitsForAnswer,
   wasEdited,
 } from "./ask";
 import { applyServerEvent, newConversation, toWire } from "./conversation";
@@ -43,6 +44,7 @@ describe("a question in the reducer", () => {
     const conv = running();
     delta(conv, "q1", 1, question);
     expect(askOf(conv.messages[0]!.message)).toEqual(question.ask);
+    expect(waitsForAnswer(conv)).toBe(true);
     conv.answers.sending = "ask-1";
     delta(conv, "q1", 2, {
       ask: { id: "ask-1", kind: "choices", status: "answered", answer: "Rome" },
@@ -52,6 +54,7 @@ describe("a question in the reducer", () => {
     expect(ask).toEqual({ id: "ask-1", kind: "choices", status: "answered", answer: "Rome" });
     expect(conv.messages[0]!.message.content).toBe("Which city?");
     expect(conv.answers.sending).toBeNull();
+    expect(waitsForAnswer(conv)).toBe(false);
     // The answer comes as a new user message of the same run, after the question.
     delta(conv, "u-answer", 1, { role: "user", content: "Rome" });
     expect(conv.messages.map((m) => [m.id, m.message.role, m.runId])).toEqual([

@@ -62,6 +62,15 @@ export function pendingAsk(conv: Conversation, askId: string): boolean {
   });
 }
 
+/** Whether the conversation's running reply waits for the user to answer a question. */
+export function waitsForAnswer(conv: Conversation): boolean {
+  if (!conv.running) return false;
+  return conv.messages.some((m) => {
+    const ask = askOf(m.message);
+    return ask !== null && statusOf(ask) === "pending";
+  });
+}
+
 /** The answer `value` was sent: wait for the server to take or refuse it. */
 export function answerSent(state: AnswerState, askId: string): void {
   state.sending = askId;
