@@ -273,13 +273,15 @@ def test_a_question_not_answered_in_time(chat: ChatApp, chat_page: ChatPage) -> 
     @chat.handle_send_message
     def on_message(messages: Messages) -> str:
         try:
-            chat.ask("Quick: heads or tails?", choices=["Heads", "Tails"], timeout=1.0)
+            chat.ask("Quick: heads or tails?", choices=["Heads", "Tails"], timeout=6.0)
         except AskTimeout:
             return "Too late, I picked heads."
         return "Thanks."
 
     chat_page.open().send("Flip")
     expect(chat_page.page.get_by_test_id("ask-choice")).to_have_count(2)
+    # The time left shows while it waits.
+    expect(chat_page.page.get_by_test_id("ask-deadline")).to_have_text(re.compile(r"^\d s left$"))
     chat_page.wait_idle()
     expect(card(chat_page)).to_have_count(0)
     expect(status_note(chat_page)).to_have_text("Not answered in time")

@@ -6,6 +6,7 @@ import {
   formDraft,
   formValue,
   prettyJson,
+  timeLeft,
   waitsForAnswer,
   wasEdited,
 } from "./ask";
@@ -264,5 +265,14 @@ describe("forms", () => {
       ok: false,
       error: "Room: choose one of the options.",
     });
+  });
+});
+
+describe("timeLeft", () => {
+  it("counts down in seconds, then minutes, and says nothing once past", () => {
+    expect(timeLeft(1_000, 988_000)).toBe("12 s left");
+    expect(timeLeft(1_000, 988_500)).toBe("12 s left");
+    expect(timeLeft(1_000, 700_000)).toBe("5 min left");
+    expect(timeLeft(1_000, 1_000_000)).toBe("");
   });
 });

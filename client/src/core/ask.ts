@@ -258,3 +258,16 @@ export function formValue(
   }
   return { ok: true, value };
 }
+
+/**
+ * What a question with a deadline says of the time left ("12 s left", "3 min left"); ""
+ * once it has passed (the server says it expired).
+ *
+ *     timeLeft(1_000, 988_000) // -> "12 s left"
+ */
+export function timeLeft(expiresAt: number, now: number): string {
+  const seconds = Math.ceil(expiresAt - now / 1000);
+  if (seconds <= 0) return "";
+  if (seconds < 120) return `${seconds} s left`;
+  return `${Math.ceil(seconds / 60)} min left`;
+}
