@@ -114,6 +114,49 @@ def themes(chat: ChatPage, name: str, target: Locator) -> None:
     page.set_viewport_size({"width": 1280, "height": 860})
 
 
+class SlowNews:
+    """A page's socket on a slow network: while held, what the server sends it waits
+    (its replies to what the page sends, ``error``, still come), and comes in order on
+    release."""
+
+    def __init__(self, chat: ChatPage) -> None:
+        self.held = False
+        self.queue: list[str | bytes] = []
+        self.page: WebSocketRoute | None = None
+        chat.page.route_web_socket(re.compile(r"/socket\.io/"), self._route)
+
+    def _route(self, ws: WebSocketRoute) -> None:
+        self.page = ws
+        server = ws.connect_to_server()
+
+        def to_page(message: str | bytes) -> None:
+            news = str(message).startswith("42[") and not str(message).startswith('42["error"')
+            if self.held and news:
+                self.queue.append(message)
+            else:
+                ws.send(message)
+
+        server.on_message(to_page)
+
+    def hold(self) -> None:
+        self.held = True
+
+    def release(self) -> None:
+        self.held = False
+        assert self.page is not None
+        for message in self.queue:
+            self.page.send(message)
+        self.queue.clear()
+
+
+@pytest.fixture
+def release() -> Iterator[threading.Event]:
+    """Set to let a handler that waits after its answer finish."""
+    event = threading.Event()
+    yield event
+    event.set()
+
+
 def test_a_text_question_is_answered_with_enter(chat: ChatApp, chat_page: ChatPage) -> None:
     got = asking_handler(chat)
     chat_page.open().send("text")
@@ -335,50 +378,42 @@ def test_an_approval_of_a_call_not_shown_stands_on_its_own(
     expect(chat_page.last_assistant().locator(".md-root")).to_have_text("Sent.")
 
 
+class Booking(BaseModel):
+    name: str = Field(title="Name", max_length=8)
+
+
+def test_an_answer_waits_for_the_server_and_a_refusal_is_said_by_the_question(
+    chat: ChatApp, chat_page: ChatPage
+) -> None:
+    @chat.handle_send_message
+    def on_message(messages: Messages) -> str:
+        booking = chat.ask("Whose name?", form=Booking)
+        assert isinstance(booking, Booking)
+        return "Booked for " + booking.name
+
+    news = SlowNews(chat_page)
+    chat_page.open().send("Book")
+    field = chat_page.page.get_by_label("Name")
+    submit = chat_page.page.get_by_test_id("ask-submit")
+    # A limit the form does not show: the server's model refuses, the question stays.
+    field.fill("Bartholomew")
+    submit.click()
+    expect(chat_page.page.get_by_test_id("ask-error")).to_contain_text("name")
+    expect(submit).to_be_enabled()
+    field.fill("Bart")
+    news.hold()
+    submit.click()
+    # Sent, not confirmed yet: the controls wait.
+    expect(submit).to_be_disabled()
+    expect(field).to_be_disabled()
+    expect(chat_page.page.get_by_test_id("ask-error")).to_have_count(0)
+    news.release()
+    chat_page.wait_idle()
+    expect(status_note(chat_page)).to_have_text("Answered")
+    expect(chat_page.last_assistant().locator(".md-root")).to_have_text("Booked for Bart")
+
+
 # -- two tabs, server store --------------------------------------------------------------
-
-
-@pytest.fixture
-def release() -> Iterator[threading.Event]:
-    """Set to let a handler that waits after its answer finish."""
-    event = threading.Event()
-    yield event
-    event.set()
-
-
-class SlowNews:
-    """A page's socket on a slow network: while held, what the server sends it waits
-    (its replies to what the page sends, ``error``, still come), and comes in order on
-    release."""
-
-    def __init__(self, chat: ChatPage) -> None:
-        self.held = False
-        self.queue: list[str | bytes] = []
-        self.page: WebSocketRoute | None = None
-        chat.page.route_web_socket(re.compile(r"/socket\.io/"), self._route)
-
-    def _route(self, ws: WebSocketRoute) -> None:
-        self.page = ws
-        server = ws.connect_to_server()
-
-        def to_page(message: str | bytes) -> None:
-            news = str(message).startswith("42[") and not str(message).startswith('42["error"')
-            if self.held and news:
-                self.queue.append(message)
-            else:
-                ws.send(message)
-
-        server.on_message(to_page)
-
-    def hold(self) -> None:
-        self.held = True
-
-    def release(self) -> None:
-        self.held = False
-        assert self.page is not None
-        for message in self.queue:
-            self.page.send(message)
-        self.queue.clear()
 
 
 def test_two_tabs_the_first_answer_counts(
