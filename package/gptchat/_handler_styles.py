@@ -116,8 +116,8 @@ class Relay:
         if kind_of(plain) is not None:
             if self._responses is None:
                 self._responses = ResponsesTranslator(self._new_id)
-            for target, change in self._responses.feed(plain):
-                self._run.update(target, change)
+            for message_id, change in self._responses.feed(item, plain):
+                self._run.update(message_id, change)
             self._current = None
             self._last = self._responses.last_id()
             return
@@ -176,7 +176,7 @@ def send_result(run: Run, new_id: NewId, result: Any) -> None:
         plain = to_plain(item, "the returned message")
         if isinstance(plain, dict) and kind_of(plain) is not None:
             responses = responses or ResponsesTranslator(new_id)
-            for target, change in responses.feed(plain):
+            for target, change in responses.feed(item, plain):
                 run.update(target, change)
             continue
         if responses is not None:

@@ -181,7 +181,7 @@ class StreamFolder:
         if self._responses is not None or (not self._choices and kind_of(plain) == "event"):
             if self._responses is None:
                 self._responses = ResponsesTranslator(new_id, first_id=self.message_id)
-            for target, change in self._responses.feed(plain):
+            for target, change in self._responses.feed(chunk, plain):
                 self._run.update(target, change)
             return
         choice = choice_of(plain)

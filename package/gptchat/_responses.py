@@ -208,9 +208,13 @@ class ResponsesTranslator:
 
     # -- entry points ----------------------------------------------------------
 
-    def feed(self, obj: Any) -> list[Update]:
-        """Translate one event, ``Response`` or item (SDK object or dict)."""
-        plain = plain_of(obj, "the Responses object")
+    def feed(self, obj: Any, plain: dict[str, Any] | None = None) -> list[Update]:
+        """Translate one event, ``Response`` or item (SDK object or dict).
+
+        ``plain`` is ``obj`` as a dict, if the caller has it already.
+        """
+        if plain is None:
+            plain = plain_of(obj, "the Responses object")
         kind = kind_of(plain)
         if kind == "event":
             self._event(plain, obj)
@@ -686,7 +690,7 @@ def _input_parts(content: Any) -> list[dict[str, Any]]:
     return parts
 
 
-def chat_to_responses_input(messages: Iterable[Any]) -> list[dict[str, Any]]:
+def chat_to_responses_input(messages: Iterable[Any]) -> list[Any]:
     """Chat Completions messages as Responses API input items.
 
     ``client.responses.create(input=...)`` takes the result unchanged: system,
@@ -696,6 +700,9 @@ def chat_to_responses_input(messages: Iterable[Any]) -> list[dict[str, Any]]:
     tool results as ``function_call_output`` items. Reasoning (which the API
     only takes back as its own encrypted items) and gptchat's display extras
     are left out.
+
+    The items are dicts, typed ``list[Any]`` so that they pass as openai's
+    ``ResponseInputParam`` without a cast.
 
     :raises ValueError: for content the Responses API does not take (audio).
 
