@@ -307,3 +307,19 @@ def test_stop_closes_an_async_responses_stream(chat: ChatApp, fake: FakeResponse
         finally:
             sc.close()
     assert fake.aborted.wait(10), "the upstream stream was not closed"
+
+
+def test_update_message_with_each_event_shows_what_app_stream_shows(
+    chat: ChatApp, client: OpenAI
+) -> None:
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> None:
+        for event in client.responses.create(model="reasoning", input="hi", stream=True):
+            chat.update_message(event)
+
+    finished, messages = converse(chat)
+    assert finished["status"] == "done", finished
+    thinking = "\n\n".join(THOUGHT)
+    assert messages == [
+        {"role": "assistant", "reasoning_content": thinking, "content": ANSWER, "usage": USAGE}
+    ]
