@@ -31,8 +31,9 @@ NewId = Callable[[], str]
 STOP_POLL_INTERVAL = 0.05
 
 #: Fields of earlier replies that providers refuse as input (DeepSeek: HTTP 400 on
-#: reasoning); ``usage`` is what gptchat shows under a reply, not part of a message.
-_NOT_INPUT = ("reasoning_content", "reasoning", "usage")
+#: reasoning); ``usage`` is what gptchat shows under a reply, not part of a message,
+#: and so are the Responses API's kept items and incomplete marks (gptchat._responses).
+_NOT_INPUT = ("reasoning_content", "reasoning", "usage", "output_items", "incomplete_details")
 
 
 def history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

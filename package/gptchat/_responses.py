@@ -456,8 +456,9 @@ class ResponsesTranslator:
         self._current = None
 
     def _event(self, plain: dict[str, Any], raw: Any) -> None:
-        self._folder.feed(plain)
         kind = str(plain.get("type"))
+        _check(kind, plain)
+        self._folder.feed(plain)
         if kind in ("error", "response.failed"):
             raise _failure(plain)
         if kind in ("response.created", "response.in_progress", "response.queued"):
@@ -567,6 +568,33 @@ class ResponsesTranslator:
         key = ("event", kind, plain.get("item_id"), plain.get("output_index"))
         message.output_items[key] = copy.deepcopy(plain)
         self._emit(message, {"output_items": list(message.output_items.values())})
+
+
+#: What known events must carry, checked so that a malformed one fails naming its field
+#: (SDK objects are checked by the SDK; dicts from elsewhere may be anything).
+_REQUIRED: dict[str, tuple[tuple[str, type], ...]] = {
+    "response.output_item.added": (("output_index", int), ("item", dict)),
+    "response.output_item.done": (("output_index", int), ("item", dict)),
+    "response.output_text.delta": (("delta", str),),
+    "response.refusal.delta": (("delta", str),),
+    "response.reasoning_summary_text.delta": (("delta", str),),
+    "response.reasoning_text.delta": (("delta", str),),
+    "response.function_call_arguments.delta": (("delta", str),),
+    "response.output_text.annotation.added": (("annotation", dict),),
+    "response.completed": (("response", dict),),
+    "response.incomplete": (("response", dict),),
+}
+
+
+def _check(kind: str, plain: Mapping[str, Any]) -> None:
+    for name, expected in _REQUIRED.get(kind, ()):
+        value = plain.get(name)
+        if not isinstance(value, expected) or isinstance(value, bool):
+            got = "nothing" if value is None else f"a {type(value).__name__}"
+            raise ValueError(
+                f"a malformed {kind} event: its {name!r} should be a {expected.__name__}, "
+                f"and it is {got}"
+            )
 
 
 def tool_result(plain: Mapping[str, Any]) -> dict[str, Any]:

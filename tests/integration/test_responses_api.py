@@ -8,12 +8,15 @@ from typing import Any
 
 import pytest
 from openai import AsyncOpenAI, OpenAI
+from openai.types.responses import ResponseInputParam
+from pydantic import ConfigDict, TypeAdapter
 
 from gptchat import ChatApp
 from gptchat.utils import chat_to_responses_input, concat_response_stream
 from tests.fake_responses import CITED, FAILURE, SOURCE, THOUGHT, FakeResponses, vector
 from tests.support import SocketClient, fold_messages, live_server, send
 
+RESPONSES_INPUT = TypeAdapter(ResponseInputParam, config=ConfigDict(extra="forbid"))
 USAGE = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
 ANSWER = "Hello! How can I help?"
 
@@ -323,3 +326,29 @@ def test_update_message_with_each_event_shows_what_app_stream_shows(
     assert messages == [
         {"role": "assistant", "reasoning_content": thinking, "content": ANSWER, "usage": USAGE}
     ]
+
+
+def test_the_next_turn_gets_no_display_extras_back(chat: ChatApp) -> None:
+    """Kept built-in items and incomplete marks are gptchat's, not model input."""
+    seen: list[list[dict[str, Any]]] = []
+    chat.handle_send_message(lambda messages: seen.append(messages))
+    earlier = {
+        "role": "assistant",
+        "content": CITED,
+        "output_items": [{"type": "web_search_call", "id": "ws", "status": "completed"}],
+        "incomplete_details": {"reason": "max_output_tokens"},
+    }
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            history = [
+                {"id": "u0", "message": {"role": "user", "content": "hi"}},
+                {"id": "a1", "message": earlier},
+            ]
+            send(sc, "more", conversation_id="conv-resp-next", history=history)
+            assert sc.wait_event("run_finished")["status"] == "done"
+        finally:
+            sc.close()
+    (messages,) = seen
+    assert messages[1] == {"role": "assistant", "content": CITED}
+    RESPONSES_INPUT.validate_python(chat_to_responses_input(messages))

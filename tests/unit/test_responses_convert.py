@@ -208,3 +208,16 @@ def test_built_in_tool_progress_updates_its_kept_item() -> None:
     ]
     (shown,) = fold(events)
     assert shown["output_items"] == [{**item, "code": "print(1)", "status": "interpreting"}]
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"type": "response.output_text.delta", "output_index": 0, "delta": 5}, "'delta'"),
+        ({"type": "response.output_item.added", "item": {"type": "message"}}, "'output_index'"),
+        ({"type": "response.completed", "response": "done"}, "'response'"),
+    ],
+)
+def test_a_malformed_event_fails_naming_its_field(event: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=f"malformed {event['type']} event: its {field}"):
+        fold([event])
