@@ -405,6 +405,7 @@ class ResponsesTranslator:
             if response.get("id") != self._response_id or self._response_id is None:
                 self._items = {}
                 self._current = None
+                self._last = None  # its usage and incomplete mark are not an earlier reply's
             self._response_id = response.get("id")
             self.response = dict(response)
 
@@ -778,11 +779,28 @@ def chat_to_responses_input(messages: Iterable[Any]) -> list[Any]:
 
 
 class OutputFolder:
-    """Folds Responses stream events into the response's output items, as the SDK does."""
+    """Folds Responses stream events into the response's output items, as the SDK does.
+
+    Streamed text is kept as fragments and joined when the items are read, or
+    before an event replaces what it grows: appending to a ``str`` in a dict
+    copies it, which would make a long reply cost O(n²).
+    """
 
     def __init__(self) -> None:
         self.output: dict[int, dict[str, Any]] = {}
         self.final: list[dict[str, Any]] | None = None
+        self._growing: dict[tuple[int, str], tuple[dict[str, Any], list[str]]] = {}
+
+    def _grow(self, target: dict[str, Any], key: str, delta: Any) -> None:
+        entry = self._growing.get((id(target), key))
+        if entry is None:
+            entry = self._growing[(id(target), key)] = (target, [str(target.get(key) or "")])
+        entry[1].append(str(delta or ""))
+
+    def _flush(self) -> None:
+        for (_, key), (target, fragments) in self._growing.items():
+            target[key] = "".join(fragments)
+        self._growing.clear()
 
     def feed(self, plain: Mapping[str, Any]) -> None:
         kind = plain.get("type")
@@ -790,6 +808,8 @@ class OutputFolder:
         item = self.output.get(index) if isinstance(index, int) else None
         ci = plain.get("content_index", 0)
         delta = plain.get("delta")
+        if not (isinstance(kind, str) and kind.endswith(".delta")):
+            self._flush()
         if kind in ("response.completed", "response.incomplete", "response.failed"):
             response = plain.get("response")
             output = response.get("output") if isinstance(response, Mapping) else None
@@ -806,26 +826,30 @@ class OutputFolder:
             _at(item.setdefault("content", []), ci, copy.deepcopy(plain.get("part")))
         elif kind in ("response.output_text.delta", "response.refusal.delta"):
             key = "text" if kind == "response.output_text.delta" else "refusal"
-            part = _part(item.setdefault("content", []), ci, key)
-            part[key] = str(part.get(key) or "") + str(delta or "")
+            kind_of_part = "output_text" if key == "text" else "refusal"
+            self._grow(_part(item.setdefault("content", []), ci, kind_of_part, key), key, delta)
+        elif kind == "response.reasoning_text.delta":
+            part = _part(item.setdefault("content", []), ci, "reasoning_text", "text")
+            self._grow(part, "text", delta)
         elif kind == "response.output_text.annotation.added":
-            part = _part(item.setdefault("content", []), ci, "text")
+            part = _part(item.setdefault("content", []), ci, "output_text", "text")
             part.setdefault("annotations", []).append(copy.deepcopy(plain.get("annotation")))
         elif kind == "response.function_call_arguments.delta":
-            item["arguments"] = str(item.get("arguments") or "") + str(delta or "")
+            self._grow(item, "arguments", delta)
         elif kind == "response.function_call_arguments.done":
             item["arguments"] = plain.get("arguments", item.get("arguments"))
         elif kind == "response.reasoning_summary_part.added":
             item.setdefault("summary", []).append(copy.deepcopy(plain.get("part")))
         elif kind == "response.reasoning_summary_text.delta":
-            part = _part(item.setdefault("summary", []), plain.get("summary_index", 0), "text")
-            part["text"] = str(part.get("text") or "") + str(delta or "")
+            summary = item.setdefault("summary", [])
+            part = _part(summary, plain.get("summary_index", 0), "summary_text", "text")
+            self._grow(part, "text", delta)
         elif kind in _ITEM_FIELD_DELTAS:
-            name = _ITEM_FIELD_DELTAS[kind]
-            item[name] = str(item.get(name) or "") + str(delta or "")
+            self._grow(item, _ITEM_FIELD_DELTAS[kind], delta)
 
     def items(self) -> list[dict[str, Any]]:
         """The output items: the terminal event's when it carried them, else the folded ones."""
+        self._flush()
         if self.final is not None:
             return self.final
         return [self.output[i] for i in sorted(self.output)]
@@ -838,11 +862,11 @@ def _at(parts: list[Any], index: Any, value: Any) -> None:
         parts.append(value)
 
 
-def _part(parts: list[Any], index: Any, key: str) -> dict[str, Any]:
+def _part(parts: list[Any], index: Any, kind: str, key: str) -> dict[str, Any]:
     if isinstance(index, int) and 0 <= index < len(parts) and isinstance(parts[index], dict):
         part: dict[str, Any] = parts[index]
         return part
-    part = {"type": "output_text" if key == "text" else key, key: ""}
+    part = {"type": kind, key: ""}
     parts.append(part)
     return part
 
