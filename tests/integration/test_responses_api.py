@@ -352,3 +352,24 @@ def test_the_next_turn_gets_no_display_extras_back(chat: ChatApp) -> None:
     (messages,) = seen
     assert messages[1] == {"role": "assistant", "content": CITED}
     RESPONSES_INPUT.validate_python(chat_to_responses_input(messages))
+
+
+def test_update_message_takes_each_sdk_output_item(chat: ChatApp, client: OpenAI) -> None:
+    kinds: list[str] = []
+
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> None:
+        for item in client.responses.create(model="reasoning", input="hi").output:
+            kinds.append(type(item).__name__)
+            chat.update_message(item)
+        function = client.responses.create(model="function", input="hi").output[0]
+        kinds.append(type(function).__name__)
+        chat.update_message(function)
+
+    finished, messages = converse(chat)
+    assert finished["status"] == "done", finished
+    assert kinds == ["ResponseReasoningItem", "ResponseOutputMessage", "ResponseFunctionToolCall"]
+    (message,) = messages
+    assert message["reasoning_content"] == "\n\n".join(THOUGHT)
+    assert message["content"] == ANSWER
+    assert [c["function"]["name"] for c in message["tool_calls"]] == ["get_weather"]

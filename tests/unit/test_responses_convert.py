@@ -13,6 +13,7 @@ from pydantic import ConfigDict, TypeAdapter
 
 from gptchat._merge import finish_message, merge_delta
 from gptchat._responses import ResponsesTranslator
+from gptchat.errors import ResponseFailed
 from gptchat.utils import chat_to_responses_input, responses_to_chat
 
 # extra="forbid": a key openai's request types do not know fails, as the API would refuse it.
@@ -221,3 +222,10 @@ def test_built_in_tool_progress_updates_its_kept_item() -> None:
 def test_a_malformed_event_fails_naming_its_field(event: dict[str, Any], field: str) -> None:
     with pytest.raises(ValueError, match=f"malformed {event['type']} event: its {field}"):
         fold([event])
+
+
+def test_an_error_event_raises_with_the_apis_message() -> None:
+    error = {"type": "error", "code": "rate_limit_exceeded", "message": "Slow down", "param": None}
+    with pytest.raises(ResponseFailed, match=r"^Slow down$") as failure:
+        fold([error])
+    assert failure.value.code == "rate_limit_exceeded"
