@@ -41,6 +41,13 @@ def tokens(text: str) -> list[str]:
 
 
 TOOL_ARGUMENTS = {"get_weather": {"city": "Paris"}, "add": {"a": 2, "b": 3}}
+# The agent in the loop's tools (examples/agent_in_the_loop.py).
+TOOL_ARGUMENTS["find_contact"] = {"name": "Bob"}
+TOOL_ARGUMENTS["send_email"] = {
+    "to": "bob@example.com",
+    "subject": "Lunch on Friday?",
+    "body": "Hi Bob, shall we have lunch on Friday?",
+}
 THOUGHT = "The user wants an answer. I will keep it short."
 
 

@@ -404,6 +404,134 @@ def test_delete_removes_the_rows(url: str, store: Store) -> None:
     assert store.start("bob", "conv-1").title == DEFAULT_TITLE
 
 
+# -- feedback ------------------------------------------------------------------------
+
+
+def feedback_of(store: Store, owner: str, cid: str) -> dict[str, Any]:
+    """Each message's feedback as :meth:`Store.get` gives it, by message id."""
+    conv = store.get(owner, cid)
+    assert conv is not None
+    return {n.id: n.feedback for n in conv.messages}
+
+
+def test_feedback_is_set_changed_and_taken_back(url: str, store: Store) -> None:
+    chat(store, "alice", "conv-1", "question", "answer", "more", "second answer")
+    before = store.summary("alice", "conv-1")
+    assert feedback_of(store, "alice", "conv-1") == dict.fromkeys(["m0", "m1", "m2", "m3"])
+
+    assert store.set_feedback("alice", "conv-1", "m1", "up", None) is True
+    assert store.set_feedback("alice", "conv-1", "m3", "down", "Too long \x00and vague") is True
+    assert feedback_of(store, "alice", "conv-1") == {
+        "m0": None,
+        "m1": {"rating": "up", "comment": None},
+        "m2": None,
+        "m3": {"rating": "down", "comment": "Too long and vague"},
+    }
+    nodes = store.path("alice", "conv-1", "m3")
+    assert nodes is not None
+    assert [n.feedback for n in nodes] == [
+        None,
+        {"rating": "up", "comment": None},
+        None,
+        {"rating": "down", "comment": "Too long and vague"},
+    ]
+
+    # The other thumb replaces the rating, and a comment alone comes with the same one.
+    assert store.set_feedback("alice", "conv-1", "m1", "down", None) is True
+    assert store.set_feedback("alice", "conv-1", "m1", "down", "Wrong city") is True
+    assert feedback_of(store, "alice", "conv-1")["m1"] == {
+        "rating": "down",
+        "comment": "Wrong city",
+    }
+    assert count(url, _schema.feedback, "conv-1") == 2
+
+    assert store.set_feedback("alice", "conv-1", "m1", None, None) is True
+    assert store.set_feedback("alice", "conv-1", "m1", None, None) is True  # nothing to take back
+    assert feedback_of(store, "alice", "conv-1")["m1"] is None
+    assert count(url, _schema.feedback, "conv-1") == 1
+
+    # A rating is not a change of the conversation, and never part of its OpenAI messages.
+    assert store.summary("alice", "conv-1") == before
+    assert store.export("alice", "conv-1") == [
+        user("question"),
+        assistant("answer"),
+        user("more"),
+        assistant("second answer"),
+    ]
+    token = store.share("alice", "conv-1")
+    assert token is not None
+    shared = store.shared(token)
+    assert shared is not None and all("feedback" not in m for m in shared.messages)
+
+
+def test_feedback_on_what_the_owner_does_not_have_is_refused(url: str, store: Store) -> None:
+    chat(store, "alice", "conv-a", "mine", "reply")
+    chat(store, "alice", "conv-b", "other", "other reply", "third")
+    chat(store, "bob", "conv-bob", "bob's", "bob's reply")
+    assert store.set_feedback("bob", "conv-a", "m1", "down", "pwned") is False
+    assert store.set_feedback("bob", "conv-a", "m1", None, None) is False
+    assert store.set_feedback("alice", "conv-a", "nope", "up", None) is False
+    assert store.set_feedback("alice", "conv-a", "m2", "up", None) is False  # conv-b's message
+    assert store.set_feedback("alice", "missing-id", "m1", "up", None) is False
+    assert store.set_feedback("alice", "conv-bob", "m1", "up", None) is False
+    with pytest.raises(ValueError, match="rating"):
+        store.set_feedback("alice", "conv-a", "m1", "meh", None)
+    with pytest.raises(ValueError, match="comment"):
+        store.set_feedback("alice", "conv-a", "m1", "up", 42)  # type: ignore[arg-type]
+    for cid in ("conv-a", "conv-b", "conv-bob"):
+        assert count(url, _schema.feedback, cid) == 0
+
+    assert store.set_feedback("alice", "conv-a", "m1", "up", None) is True
+    assert store.set_feedback("bob", "conv-a", "m1", None, None) is False  # nor take it back
+    assert feedback_of(store, "alice", "conv-a")["m1"] == {"rating": "up", "comment": None}
+
+
+def test_feedback_goes_with_its_conversation_and_its_message(url: str, store: Store) -> None:
+    chat(store, "alice", "conv-1", "one", "two", "three")
+    chat(store, "alice", "conv-2", "keep", "me")
+    for cid, mid in [("conv-1", "m1"), ("conv-1", "m2"), ("conv-2", "m1")]:
+        assert store.set_feedback("alice", cid, mid, "up", "good")
+    assert store.delete("alice", "conv-1") is True
+    assert count(url, _schema.feedback, "conv-1") == 0
+    assert count(url, _schema.feedback, "conv-2") == 1
+    # The id again, with a message id again: no old rating comes back.
+    chat(store, "alice", "conv-1", "one", "two")
+    assert feedback_of(store, "alice", "conv-1") == {"m0": None, "m1": None}
+
+    # The schema's own rule, for rows removed by anything else: a message takes its rating.
+    with store._engine.begin() as conn:  # the store's engine: SQLite foreign keys are on
+        conn.execute(
+            sa.delete(_schema.messages).where(
+                _schema.messages.c.conversation_id == "conv-2", _schema.messages.c.id == "m1"
+            )
+        )
+    assert count(url, _schema.feedback, "conv-2") == 0
+
+
+def test_feedback_from_many_tabs_at_once_keeps_one_rating(store: Store) -> None:
+    chat(store, "alice", "conv-1", "q", "a")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(12)
+
+    def click(n: int) -> None:
+        try:
+            barrier.wait(timeout=60)
+            store.set_feedback("alice", "conv-1", "m1", "up" if n % 2 else "down", f"tab {n}")
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=click, args=(n,)) for n in range(12)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    kept = feedback_of(store, "alice", "conv-1")["m1"]
+    assert kept is not None
+    n = int(str(kept["comment"]).removeprefix("tab "))
+    assert kept["rating"] == ("up" if n % 2 else "down")
+
+
 # -- the database itself ---------------------------------------------------------------
 
 
@@ -557,10 +685,94 @@ def test_migration_from_version_1_keeps_the_rows(url: str) -> None:
     assert store.newest_leaf("alice", "conv-old") == "u1"
     store.close()
     with engine.connect() as conn:
-        assert conn.execute(sa.select(_schema.schema_version.c.version)).scalar_one() == 2
+        version = conn.execute(sa.select(_schema.schema_version.c.version)).scalar_one()
+        assert version == _schema.LATEST
     assert "ix_gptchat_messages_children" in _indexes(engine)
     engine.dispose()
     Store(url).close()  # opening again at the latest version changes nothing
+
+
+def test_migration_from_version_2_keeps_the_rows_and_adds_feedback(url: str) -> None:
+    # A version 2 database as the store before feedback left it: two conversations, a
+    # branch, a share link.
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        for step in _schema.MIGRATIONS[:2]:
+            step.apply(conn)
+        _schema.metadata.create_all(conn, tables=[_schema.schema_version])
+        conn.execute(sa.insert(_schema.schema_version).values(version=2))
+        for cid, title in [("conv-old", "Old chat"), ("conv-two", "Second")]:
+            conn.execute(
+                sa.insert(_schema.conversations).values(
+                    id=cid,
+                    owner="alice",
+                    title=title,
+                    title_search=title.lower(),
+                    title_kind="auto",
+                    created_at=1.0,
+                    updated_at=2.0 if cid == "conv-old" else 3.0,
+                )
+            )
+        rows = [
+            ("conv-old", "u0", None, user("Old chat")),
+            ("conv-old", "a0", "u0", assistant("Old answer")),
+            ("conv-old", "a1", "u0", assistant("Other answer")),
+            ("conv-two", "u0", None, user("Second")),
+        ]
+        for cid, mid, parent, msg in rows:
+            conn.execute(
+                sa.insert(_schema.messages).values(
+                    conversation_id=cid,
+                    id=mid,
+                    parent_id=parent,
+                    message=json.dumps(msg),
+                    text=msg["content"].lower(),
+                    status="done",
+                    created_at=1.0,
+                )
+            )
+        conn.execute(
+            sa.insert(_schema.shares).values(
+                token="old-token",
+                conversation_id="conv-old",
+                title="Old chat",
+                messages=json.dumps([user("Old chat"), assistant("Old answer")]),
+                shared_at=2.5,
+            )
+        )
+    with engine.connect() as conn:
+        assert _schema.feedback.name not in sa.inspect(conn).get_table_names()
+
+    store = Store(url)
+    with engine.connect() as conn:
+        version = conn.execute(sa.select(_schema.schema_version.c.version)).scalar_one()
+        assert version == _schema.LATEST == 3
+        assert _schema.feedback.name in sa.inspect(conn).get_table_names()
+    conv = store.get("alice", "conv-old")
+    assert conv is not None
+    assert (conv.title, conv.updated_at, conv.share_token) == ("Old chat", 2.0, "old-token")
+    assert [(n.id, n.parent_id, n.message, n.feedback) for n in conv.messages] == [
+        ("u0", None, user("Old chat"), None),
+        ("a0", "u0", assistant("Old answer"), None),
+        ("a1", "u0", assistant("Other answer"), None),
+    ]
+    assert [s.id for s in store.conversations("alice").items] == ["conv-two", "conv-old"]
+    assert [s.id for s in store.conversations("alice", query="other").items] == ["conv-old"]
+    shared = store.shared("old-token")
+    assert shared is not None and shared.messages == [user("Old chat"), assistant("Old answer")]
+    assert store.newest_leaf("alice", "conv-old") == "a1"
+
+    assert store.set_feedback("alice", "conv-old", "a0", "up", "kept since v2") is True
+    store.close()
+    again = Store(url)  # at the latest version: opened as it is, the rating kept
+    assert feedback_of(again, "alice", "conv-old")["a0"] == {
+        "rating": "up",
+        "comment": "kept since v2",
+    }
+    assert again.delete("alice", "conv-old") is True
+    assert count(url, _schema.feedback, "conv-old") == 0
+    again.close()
+    engine.dispose()
 
 
 def _indexes(engine: sa.Engine) -> set[str]:

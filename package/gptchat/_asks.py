@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import ValidationError
 
 from ._forms import Form, FormError
+from .interaction import Approval as Decision
 from .protocol import UI_MESSAGE_KEYS, Approval, AskKind, AskStatus, ErrorCode, describe_error
 
 #: Longest free-text answer, in characters: a chat message, not a document.
@@ -178,7 +179,8 @@ class Question:
                 "tool_call_id": self._call["id"],
                 "content": _denied_text(approval.reason),
             }
-        return approval, approval.model_dump(mode="json", exclude_none=True), added
+        decision = Decision(**approval.model_dump(), tool_call_id=self._call["id"], result=added)
+        return decision, approval.model_dump(mode="json", exclude_none=True), added
 
     def settle(self, status: AskStatus, value: Any = None, answer: Any = None) -> bool:
         """Leave *pending* for ``status``; whether this call did (the first one counts)."""

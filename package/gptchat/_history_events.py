@@ -288,17 +288,20 @@ class History:
                         "parent_id": n.parent_id,
                         "message": n.message,
                         "status": n.status,
+                        "feedback": n.feedback,
                     }
                     for n in conversation.messages
                 ],
             },
         )
         run = self._runs.get(cid, user)
-        # A reply no tab is watching (its tab reloaded or lost its connection) streams on
-        # here. One another tab is showing stays there: a run sends to one tab, and this
-        # one hears of the reply when it ends (conversation_changed).
-        if run is not None and run.status == "running" and run.sid is None:
-            run.attach(sid)
+        # A reply no tab is showing (its tab reloaded or lost its connection) streams on
+        # here; one that another tab shows streams here too.
+        if run is not None and run.status == "running":
+            if run.sid is None:
+                run.attach(sid)
+            elif run.sid != sid:
+                run.watch(sid)
 
     def on_rename(self, sid: str, user: str, payload: RenameConversation) -> None:
         """``rename_conversation``."""
@@ -366,6 +369,25 @@ class History:
             self._not_found(sid, cid)
         else:
             self.changed(user, summary)
+
+    def save_feedback(self, user: str, payload: GiveFeedback) -> bool:
+        """``feedback``: keep the user's rating with the message; False if it is not theirs.
+
+        The conversation's summary does not change, so no tab is told: a tab
+        that opens the conversation gets the rating with its message.
+
+        :raises StoreError: the store failed (the server tells the tab).
+
+        Example::
+
+            if not history.save_feedback(user, payload):
+                emitter.error(sid, "not_found", "unknown message", payload.conversation_id)
+        """
+        # A thumb clicked as a reply ends: its messages may not be kept yet.
+        self._settled(user, payload.conversation_id)
+        return self.store.set_feedback(
+            user, payload.conversation_id, payload.message_id, payload.rating, payload.comment
+        )
 
     def set_title(self, run: Run, title: str) -> None:
         """A handler's ``app.set_title()``: the run's conversation gets ``title``.

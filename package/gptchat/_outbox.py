@@ -124,6 +124,11 @@ class Outbox:
         self._conversation_id = conversation_id
         self._run_id = run_id
         self._sid = sid
+        # Other tabs showing the run (the user opened it there too): each gets every event.
+        self._watchers: list[str] = []
+        # Per tab, the deltas its snapshot already held (message id -> last seq): those
+        # still queued are not sent to it, so no event it gets starts before its snapshot.
+        self._skips: dict[str, dict[str, int]] = {}
         self._interval = interval
         self._quiet = min(_QUIET_GAP, interval)
         self._send_timeout = send_timeout
@@ -206,21 +211,53 @@ class Outbox:
         """The socket the outbox sends to, or None while its tab is away."""
         return self._sid
 
-    def detach(self) -> None:
-        """The tab went away: what is queued from now on is not sent."""
+    @property
+    def watchers(self) -> list[str]:
+        """The other tabs the outbox sends to."""
         with self.lock:
-            self._sid = None
+            return list(self._watchers)
 
-    def attach(self, sid: str, snapshot: Event) -> None:
+    def detach(self) -> None:
+        """The tab went away: a tab watching takes its place, else nothing is sent."""
+        with self.lock:
+            old, self._sid = self._sid, None
+            if old is not None:
+                self._skips.pop(old, None)
+            if self._watchers:
+                self._sid = self._watchers.pop(0)
+
+    def watch(self, sid: str, snapshot: RunSnapshot) -> None:
+        """Send to ``sid`` too (another tab shows the run), under the lock: ``snapshot``
+        first, then every event, as the run's own tab gets them."""
+        snapshot.emit(self._emitter, sid, self._conversation_id, self._run_id)
+        self._skips[sid] = {m["message_id"]: m["seq"] for m in snapshot.payload["messages"]}
+        if sid != self._sid and sid not in self._watchers:
+            self._watchers.append(sid)
+
+    def unwatch(self, sid: str) -> None:
+        """``sid`` closed: send it nothing more (it is not the run's own tab)."""
+        with self.lock:
+            if sid in self._watchers:
+                self._watchers.remove(sid)
+                self._skips.pop(sid, None)
+
+    def attach(self, sid: str, snapshot: RunSnapshot) -> None:
         """Make ``sid`` the tab, under the lock: ``snapshot`` first, then what comes.
 
-        The queued deltas are in the snapshot: they are not sent again, so no
-        event straddles the snapshot (events are applied whole). Other queued
+        The queued deltas are in the snapshot: they are not sent to it again, so
+        no event straddles the snapshot (events are applied whole). Other queued
         events still go, in order.
         """
+        if sid in self._watchers:
+            self._watchers.remove(sid)
         self._sid = sid
+        self._skips.pop(sid, None)
         snapshot.emit(self._emitter, sid, self._conversation_id, self._run_id)
-        self._pending = [item for item in self._pending if not isinstance(item, tuple)]
+        # Watchers did not have these yet: they stay queued, and this tab skips them.
+        if self._watchers:
+            self._skips[sid] = {m["message_id"]: m["seq"] for m in snapshot.payload["messages"]}
+        else:
+            self._pending = [item for item in self._pending if not isinstance(item, tuple)]
 
     def hold_idle(self, held: bool) -> None:
         """A wait for the user begins (``held``) or ends: it is not the handler's silence.
@@ -329,6 +366,8 @@ class Outbox:
         with self.lock:
             batch, self._pending = self._pending, []
             sid = self._sid
+            watchers = list(self._watchers)
+            skips = {s: self._skips[s] for s in (sid, *watchers) if s in self._skips}
             last = self.closed
         deltas = any(isinstance(item, tuple) for item in batch)
         if sid and deltas and self._emitter.transport.backlog(sid) >= _MAX_BACKLOG:
@@ -336,18 +375,22 @@ class Outbox:
                 self._pending[:0] = batch
             return True
         if sid and batch:
-            self._send(sid, batch)
+            self._send(sid, batch, skips.get(sid))
+            for watcher in watchers:
+                self._send(watcher, batch, skips.get(watcher))
             if deltas:
                 self._sent_at = self._clock()
         if last:
             self._done = True
         return False
 
-    def _send(self, sid: str, batch: list[_Item]) -> None:
+    def _send(self, sid: str, batch: list[_Item], skip: Mapping[str, int] | None = None) -> None:
         groups: dict[str, tuple[int, list[Mapping[str, Any]]]] = {}
         for item in batch:
             if isinstance(item, tuple):
                 message_id, seq, delta = item
+                if skip and seq <= skip.get(message_id, 0):
+                    continue  # in the snapshot this tab started from
                 group = groups.get(message_id)
                 if group is None:
                     groups[message_id] = (seq, [delta])

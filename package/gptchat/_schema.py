@@ -86,8 +86,34 @@ shares: Final = sa.Table(
     sa.Column("shared_at", sa.Double, nullable=False),
 )
 
+feedback: Final = sa.Table(
+    "gptchat_feedback",
+    metadata,
+    sa.Column("conversation_id", sa.String(64), nullable=False),
+    sa.Column("message_id", sa.String(64), nullable=False),
+    sa.Column("rating", sa.String(8), nullable=False),
+    sa.Column("comment", sa.Text, nullable=True),
+    sa.Column("updated_at", sa.Double, nullable=False),
+    # One rating per message; the key's prefix is also a conversation's lookup.
+    sa.PrimaryKeyConstraint("conversation_id", "message_id", name="pk_gptchat_feedback"),
+    # Gone with its message (and so with its conversation).
+    sa.ForeignKeyConstraint(
+        ["conversation_id", "message_id"],
+        ["gptchat_messages.conversation_id", "gptchat_messages.id"],
+        ondelete="CASCADE",
+        name="fk_gptchat_feedback_message",
+    ),
+    sa.CheckConstraint("rating IN ('up', 'down')", name="ck_gptchat_feedback_rating"),
+)
+
 #: Every table of the store, for "is this database ours?" checks and for tests.
-TABLES: Final = (schema_version.name, conversations.name, messages.name, shares.name)
+TABLES: Final = (
+    schema_version.name,
+    conversations.name,
+    messages.name,
+    shares.name,
+    feedback.name,
+)
 
 
 def _create_v1(conn: sa.Connection) -> None:
@@ -104,6 +130,10 @@ def _index_children(conn: sa.Connection) -> None:
     )
 
 
+def _create_feedback(conn: sa.Connection) -> None:
+    metadata.create_all(conn, tables=[feedback])
+
+
 @dataclass(frozen=True)
 class Migration:
     """One step: the version it leaves the database in, what it does, how."""
@@ -117,6 +147,7 @@ class Migration:
 MIGRATIONS: Final[tuple[Migration, ...]] = (
     Migration(1, "conversations, messages and shares", _create_v1),
     Migration(2, "index of a message's children", _index_children),
+    Migration(3, "the user's feedback on a message", _create_feedback),
 )
 LATEST: Final = MIGRATIONS[-1].version
 

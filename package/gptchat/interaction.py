@@ -11,10 +11,31 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from .protocol import Approval
+from . import protocol
 from .protocol import MessageAction as Action
 
 __all__ = ["Action", "ActionCall", "Approval", "Feedback"]
+
+
+class Approval(protocol.Approval):
+    """The user's decision on a tool call, as :meth:`gptchat.ChatApp.confirm` returns it.
+
+    ``approved``; ``arguments`` as the user left them (JSON text) and ``args``
+    parsed; the user's ``reason``, if any. Denied, ``result`` is the call's result
+    gptchat added to the chat (``{"role": "tool", ...}`` saying it was not run):
+    add it to the messages you send the model next, so every call has its result.
+
+    Example::
+
+        decision = app.confirm(call)
+        if decision.approved:
+            messages.append(run_tool(call, decision.args))
+        else:
+            messages.append(decision.result)
+    """
+
+    tool_call_id: str
+    result: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

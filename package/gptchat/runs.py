@@ -288,6 +288,25 @@ class Run:
         with self._lock:
             self._outbox.attach(sid, RunSnapshot(self._log.snapshot(self.status, self.error)))
 
+    def watch(self, sid: str) -> None:
+        """Send the run so far to ``sid`` and every event after, beside the run's tab.
+
+        For another tab of the owner that opens the conversation while the reply
+        runs: it sees the reply (and its questions) live. If the run's tab goes
+        away, a watching tab becomes the run's tab.
+        """
+        with self._lock:
+            self._outbox.watch(sid, RunSnapshot(self._log.snapshot(self.status, self.error)))
+
+    def unwatch(self, sid: str) -> None:
+        """``sid`` is gone: send it nothing more."""
+        self._outbox.unwatch(sid)
+
+    @property
+    def watchers(self) -> list[str]:
+        """The tabs that watch the run beside its own."""
+        return self._outbox.watchers
+
     def messages(self) -> list[dict[str, Any]]:
         """The run's messages so far, in OpenAI format, in the order they began."""
         with self._lock:
@@ -428,11 +447,13 @@ class RunRegistry:
     def disconnected(self, sid: str) -> None:
         """A socket closed: detach its runs, and stop those nobody resumes in time."""
         for run in self.running():
+            run.unwatch(sid)
             if run.sid == sid:
-                run.detach()
-                timer = threading.Timer(self._grace, self._abandon_if_detached, args=(run,))
-                timer.daemon = True
-                timer.start()
+                run.detach()  # a tab watching it, if any, takes its place
+                if run.sid is None:
+                    timer = threading.Timer(self._grace, self._abandon_if_detached, args=(run,))
+                    timer.daemon = True
+                    timer.start()
 
     @staticmethod
     def _abandon_if_detached(run: Run) -> None:

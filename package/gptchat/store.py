@@ -55,15 +55,18 @@ from ._history import (
     like,
     message_text,
     newest_leaf_of,
+    plain,
     search_text,
 )
 from ._schema import conversations as C
+from ._schema import feedback as F
 from ._schema import messages as M
 from ._schema import shares as S
 
 __all__ = [
     "AUTO_TITLE_LENGTH",
     "DEFAULT_TITLE",
+    "RATINGS",
     "STATUSES",
     "TITLE_MAX",
     "Conversation",
@@ -79,6 +82,8 @@ __all__ = [
 ]
 
 DEFAULT_TITLE: Final = "New chat"
+#: What a user may say of a message (:meth:`Store.set_feedback`).
+RATINGS: Final = frozenset({"up", "down"})
 
 
 class StoreError(Exception):
@@ -109,13 +114,19 @@ class Page:
 
 @dataclass(frozen=True)
 class Node:
-    """A kept message: its id, its parent's, the OpenAI message and its state."""
+    """A kept message: its id, its parent's, the OpenAI message and its state.
+
+    ``feedback`` is the owner's rating of it, ``{"rating": "up" | "down",
+    "comment": str | None}``, or None (never rated, or not read: see
+    :meth:`Store.get` and :meth:`Store.path`).
+    """
 
     id: str
     parent_id: str | None
     message: dict[str, Any]
     status: str
     created_at: float
+    feedback: dict[str, str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -263,10 +274,13 @@ class Store:
     def get(self, owner: str, conversation_id: str) -> Conversation | None:
         """The whole conversation, None if the owner has none such.
 
+        Each message comes with its feedback (:attr:`Node.feedback`).
+
         Example::
 
             conv = store.get("alice", "conv-0001")
             [node.message for node in conv.messages]
+            [node.feedback for node in conv.messages]  # [None, {"rating": "up", ...}]
         """
         with self._read() as conn:
             head = conn.execute(
@@ -276,7 +290,7 @@ class Store:
             ).first()
             if head is None:
                 return None
-            nodes = self._nodes(conn, conversation_id)
+            nodes = self._nodes(conn, conversation_id, feedback=True)
         return Conversation(
             head.id, head.owner, head.title, head.created_at, head.updated_at, head.token, nodes
         )
@@ -289,6 +303,8 @@ class Store:
     def path(self, owner: str, conversation_id: str, leaf_id: str) -> list[Node] | None:
         """The branch from its root to ``leaf_id``; None if the owner has no such message.
 
+        Each message comes with its feedback (:attr:`Node.feedback`).
+
         Example::
 
             [n.message for n in store.path("alice", "conv-0001", "m4")]  # what a handler gets
@@ -296,7 +312,7 @@ class Store:
         with self._read() as conn:
             if not self._owns(conn, owner, conversation_id):
                 return None
-            return branch_to(self._nodes(conn, conversation_id), leaf_id)
+            return branch_to(self._nodes(conn, conversation_id, feedback=True), leaf_id)
 
     def newest_leaf(self, owner: str, conversation_id: str) -> str | None:
         """The end of the newest branch: from the newest message, its newest children down.
@@ -455,12 +471,65 @@ class Store:
                 return None
             return self._summary(conn, owner, conversation_id)
 
+    def set_feedback(
+        self,
+        owner: str,
+        conversation_id: str,
+        message_id: str,
+        rating: str | None,
+        comment: str | None = None,
+    ) -> bool:
+        """Keep the owner's rating of a message (``"up"`` or ``"down"``), with a comment.
+
+        A second call replaces the first; ``rating`` None takes it back. The
+        conversation's ``updated_at`` stays: a rating is not a new message.
+
+        :returns: False if the owner has no such message in that conversation.
+        :raises ValueError: a rating other than ``"up"``, ``"down"`` or None, or a
+            comment that is not a string.
+
+        Example::
+
+            store.set_feedback("alice", "conv-0001", "m2", "down", "Too long")
+            store.set_feedback("alice", "conv-0001", "m2", None)  # taken back
+        """
+        if rating is not None and rating not in RATINGS:
+            raise ValueError(f"a rating must be 'up', 'down' or None, not {rating!r:.40}")
+        if comment is not None and not isinstance(comment, str):
+            raise ValueError(f"a comment must be a string or None, not {type(comment).__name__}")
+        with self._write() as conn:
+            # The lock: a conversation deleted meanwhile takes its feedback with it.
+            if not self._owns(conn, owner, conversation_id, lock=True):
+                return False
+            if not self._existing(conn, conversation_id, [message_id]):
+                return False
+            key = sa.and_(F.c.conversation_id == conversation_id, F.c.message_id == message_id)
+            if rating is None:
+                conn.execute(sa.delete(F).where(key))
+                return True
+            values = {
+                "rating": rating,
+                "comment": None if comment is None else plain(comment),
+                "updated_at": time.time(),
+            }
+            insert = sqlite_insert if self._sqlite else postgresql_insert
+            conn.execute(
+                insert(F)
+                .values(conversation_id=conversation_id, message_id=message_id, **values)
+                .on_conflict_do_update(
+                    index_elements=[F.c.conversation_id, F.c.message_id], set_=values
+                )
+            )
+            return True
+
     def delete(self, owner: str, conversation_id: str) -> bool:
-        """Remove the conversation, its messages and its share link; whether there was one."""
+        """Remove the conversation, its messages, their feedback and its share link; whether
+        there was one."""
         with self._write() as conn:
             if not self._owns(conn, owner, conversation_id, lock=True):
                 return False
             # Explicit, not only ON DELETE CASCADE: a SQLite connection may lack foreign keys.
+            conn.execute(sa.delete(F).where(F.c.conversation_id == conversation_id))
             conn.execute(sa.delete(S).where(S.c.conversation_id == conversation_id))
             conn.execute(sa.delete(M).where(M.c.conversation_id == conversation_id))
             conn.execute(sa.delete(C).where(C.c.id == conversation_id))
@@ -759,12 +828,25 @@ class Store:
             .values(title=title, title_search=title.lower(), title_kind=kind)
         )
 
-    def _nodes(self, conn: sa.Connection, conversation_id: str) -> list[Node]:
+    def _nodes(
+        self, conn: sa.Connection, conversation_id: str, *, feedback: bool = False
+    ) -> list[Node]:
         rows = conn.execute(
             sa.select(M.c.id, M.c.parent_id, M.c.message, M.c.status, M.c.created_at)
             .where(M.c.conversation_id == conversation_id)
             .order_by(M.c.seq)
         ).all()
+        rated: dict[str, dict[str, str | None]] = {}
+        if feedback:
+            # A query of its own, not a join: few messages are rated, and the key's
+            # prefix finds them at once.
+            for f in conn.execute(
+                sa.select(F.c.message_id, F.c.rating, F.c.comment).where(
+                    F.c.conversation_id == conversation_id
+                )
+            ):
+                rated[f.message_id] = {"rating": f.rating, "comment": f.comment}
         return [
-            Node(r.id, r.parent_id, json.loads(r.message), r.status, r.created_at) for r in rows
+            Node(r.id, r.parent_id, json.loads(r.message), r.status, r.created_at, rated.get(r.id))
+            for r in rows
         ]

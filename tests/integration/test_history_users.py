@@ -7,6 +7,7 @@ callable reading ``X-Test-User`` from the socket's handshake headers."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -234,7 +235,7 @@ def test_every_tab_of_the_user_hears_every_change_and_no_one_else_does(
     assert not bob.named("conversation_changed") and not bob.named("conversation_deleted")
 
 
-def test_opening_a_conversation_in_a_second_tab_leaves_its_reply_streaming_in_the_first(
+def test_opening_a_conversation_in_a_second_tab_streams_its_reply_in_both(
     hserver: str, gate: threading.Event, seen: list[Any]
 ) -> None:
     laptop = user_client(hserver, "alice")
@@ -246,25 +247,42 @@ def test_opening_a_conversation_in_a_second_tab_leaves_its_reply_streaming_in_th
         phone.emit("open_conversation", {"conversation_id": CID})
         kept = phone.wait_event("conversation")
         assert [m["id"] for m in kept["messages"]] == ["u1"]
-        before = len(laptop.named("message_delta"))
-        laptop.wait_for(
-            lambda events: len([e for e, _ in events if e == "message_delta"]) > before + 2
-        )
+        snapshot = phone.wait_event("run_snapshot")
+        assert snapshot["run_id"] == started["run_id"] and snapshot["status"] == "running"
+        before = len(phone.named("message_delta"))
+        phone.wait_for(lambda _: len(phone.named("message_delta")) > before + 2)
         gate.set()
         done = laptop.wait_event("run_finished")
         assert done["status"] == "done"
+        assert phone.wait_event("run_finished") == done
+        # Both tabs folded the same reply, every delta once (the phone from its snapshot).
         (text,) = [m["content"] for m in reply_of(laptop, started["run_id"]).values()]
         assert text.startswith("Re: .") and text.endswith("slow")
-        # The phone was told, and its next open shows the whole reply.
-        phone.wait_for(
-            lambda events: any(
-                e == "conversation_changed"
-                for e, _ in events[events.index(("conversation", kept)) :]
-            )
-        )
-        assert not phone.named("run_snapshot") and not phone.named("message_delta")
+        assert reply_of(phone, started["run_id"]) == reply_of(laptop, started["run_id"])
     finally:
         laptop.close()
+        phone.close()
+
+
+def test_a_watching_tab_takes_over_when_the_first_closes(
+    hserver: str, gate: threading.Event, seen: list[Any]
+) -> None:
+    laptop = user_client(hserver, "alice")
+    phone = user_client(hserver, "alice", tab=1)
+    try:
+        send_one(laptop, CID, "u1", "slow", None)
+        started = laptop.wait_event("run_started")
+        phone.emit("open_conversation", {"conversation_id": CID})
+        phone.wait_event("run_snapshot")
+        laptop.close()
+        # Longer than the reconnect grace (1 s): the reply was not abandoned.
+        time.sleep(1.5)
+        gate.set()
+        done = phone.wait_event("run_finished")
+        assert done["status"] == "done"
+        (text,) = [m["content"] for m in reply_of(phone, started["run_id"]).values()]
+        assert text.startswith("Re: .") and text.endswith("slow")
+    finally:
         phone.close()
 
 

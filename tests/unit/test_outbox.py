@@ -212,6 +212,57 @@ def test_a_tab_that_resumes_gets_the_snapshot_and_no_delta_twice() -> None:
     assert finished_messages(messages) == tab.log.messages()  # the tab has what the log has
 
 
+def fold(events: list[tuple[str, Any]]) -> Messages:
+    """What a reader of ``events`` holds: the snapshot, then each delta event that follows."""
+    messages: Messages = {}
+    for name, payload in events:
+        if name == "run_snapshot":
+            apply_snapshot(messages, payload)
+        elif name == "message_delta":
+            assert apply_delta_event(messages, payload), payload  # no gap, no overlap
+    return messages
+
+
+def test_a_watching_tab_gets_every_delta_after_its_snapshot_once() -> None:
+    tab = Tab()
+    words = tokens()
+    tab.update({"role": "assistant", "content": ""})
+    tab.stream(words[:20], 0.00001)  # queued, not yet sent: the batch is not due
+    with tab.outbox.lock:
+        tab.outbox.watch("sid-tab-2", RunSnapshot(tab.log.snapshot("running", None)))
+    tab.stream(words[20:], 0.00001)
+    tab.clock.now += 0.016
+    tab.outbox.pump()
+    first, second = tab.transport.events(SID), tab.transport.events("sid-tab-2")
+    assert second[0][0] == "run_snapshot"
+    # One batch straddled the snapshot: the watcher's copy starts after it.
+    assert finished_messages(fold(first)) == finished_messages(fold(second)) == tab.log.messages()
+    assert finished_messages(fold(second))[MID]["content"] == REPLY
+
+    # The run's tab goes: the watcher becomes the run's tab, and gets what follows.
+    tab.outbox.detach()
+    assert tab.outbox.sid == "sid-tab-2" and tab.outbox.watchers == []
+    with tab.outbox.lock:
+        tab.outbox.close(RunFinished("done"))
+    tab.outbox.pump()
+    assert tab.transport.events("sid-tab-2")[-1][0] == "run_finished"
+    assert tab.transport.events(SID)[-1][0] != "run_finished"
+
+
+def test_a_watcher_that_closes_hears_nothing_more() -> None:
+    tab = Tab()
+    tab.update({"role": "assistant", "content": "Hi"})
+    tab.outbox.pump()
+    with tab.outbox.lock:
+        tab.outbox.watch("sid-tab-2", RunSnapshot(tab.log.snapshot("running", None)))
+    tab.outbox.unwatch("sid-tab-2")
+    tab.clock.now += 1
+    tab.update({"content": " there"})
+    tab.outbox.pump()
+    assert [e for e, _ in tab.transport.events("sid-tab-2")] == ["run_snapshot"]
+    assert finished_messages(fold(tab.transport.events(SID)))[MID]["content"] == "Hi there"
+
+
 @pytest.mark.parametrize(
     ("handler_timeout", "grace", "wait", "expected"),
     [(None, 1.0, 1.0, "stop_ignored"), (300.0, None, 300.0, "idle"), (300.0, None, 299.0, None)],
