@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
@@ -373,3 +373,32 @@ def test_update_message_takes_each_sdk_output_item(chat: ChatApp, client: OpenAI
     assert message["reasoning_content"] == "\n\n".join(THOUGHT)
     assert message["content"] == ANSWER
     assert [c["function"]["name"] for c in message["tool_calls"]] == ["get_weather"]
+
+
+def test_an_async_generator_yielding_events_streams_and_stops(
+    chat: ChatApp, fake: FakeResponses
+) -> None:
+    aclient = AsyncOpenAI(base_url=fake.base_url, api_key="x", max_retries=0)
+    models = ["reasoning", "stall"]
+
+    @chat.handle_send_message
+    async def handler(messages: list[dict[str, Any]]) -> AsyncIterator[Any]:
+        stream = await aclient.responses.create(model=models.pop(0), input="hi", stream=True)
+        async for event in stream:
+            yield event
+
+    finished, messages = converse(chat, conversation_id="conv-resp-agen1")
+    assert finished["status"] == "done", finished
+    assert [m["content"] for m in messages] == [ANSWER]
+
+    fake.aborted.clear()
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            send(sc, "hi", conversation_id="conv-resp-agen2")
+            sc.wait_event("message_delta")
+            sc.emit("stop", {"conversation_id": "conv-resp-agen2"})
+            assert sc.wait_event("run_finished")["status"] == "stopped"
+        finally:
+            sc.close()
+    assert fake.aborted.wait(10), "the upstream stream was not closed"
