@@ -112,6 +112,14 @@ def _hang_up(stream: Any) -> Callable[[], None] | None:
 
 
 def _not_a_stream(stream: Any) -> TypeError | None:
+    if type(stream).__name__ == "Response" or (
+        isinstance(stream, dict) and kind_of(stream) == "response"
+    ):
+        return TypeError(
+            "app.stream() relays a stream, not a whole Response: create it with stream=True, "
+            "e.g. app.stream(client.responses.create(..., stream=True)), or send the "
+            "Response with app.update_message(response)"
+        )
     if isinstance(stream, (str, bytes, dict)) or hasattr(stream, "model_dump"):
         return TypeError(
             f"app.stream() relays a stream, not a {type(stream).__name__}: create it with "

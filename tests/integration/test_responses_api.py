@@ -402,3 +402,13 @@ def test_an_async_generator_yielding_events_streams_and_stops(
         finally:
             sc.close()
     assert fake.aborted.wait(10), "the upstream stream was not closed"
+
+
+def test_app_stream_given_a_whole_response_says_what_to_do(chat: ChatApp, client: OpenAI) -> None:
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> None:
+        chat.stream(client.responses.create(model="text", input="hi"))
+
+    finished, _ = converse(chat)
+    assert finished["status"] == "error"
+    assert "stream=True" in finished["error"] and "update_message(response)" in finished["error"]
