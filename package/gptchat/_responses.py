@@ -202,8 +202,6 @@ class ResponsesTranslator:
         self.response: dict[str, Any] | None = None
         #: The ``response`` of the terminal event as it came (an SDK object or a dict).
         self.final: Any = None
-        #: Ids of the messages filled, in order.
-        self.message_ids: list[str] = []
         self._folder = OutputFolder()
 
     # -- entry points ----------------------------------------------------------
@@ -245,7 +243,6 @@ class ResponsesTranslator:
         else:
             message_id = self._new_id()
         message = _Message(message_id)
-        self.message_ids.append(message_id)
         self._emit(message, {"role": role})
         return message
 
