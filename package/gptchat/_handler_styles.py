@@ -19,6 +19,7 @@ from ._asks import model_input
 from ._coerce import to_plain
 from ._event_loop import run_on_loop
 from ._openai_streams import choice_of, held_streams, is_sdk_stream, stopped, watch_streams
+from ._responses import ResponsesTranslator, kind_of
 from .errors import StopGeneration
 from .runs import Run
 
@@ -30,8 +31,9 @@ NewId = Callable[[], str]
 STOP_POLL_INTERVAL = 0.05
 
 #: Fields of earlier replies that providers refuse as input (DeepSeek: HTTP 400 on
-#: reasoning); ``usage`` is what gptchat shows under a reply, not part of a message.
-_NOT_INPUT = ("reasoning_content", "reasoning", "usage")
+#: reasoning); ``usage`` is what gptchat shows under a reply, not part of a message,
+#: and so are the Responses API's kept items and incomplete marks (gptchat._responses).
+_NOT_INPUT = ("reasoning_content", "reasoning", "usage", "output_items", "incomplete_details")
 
 
 def history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -65,7 +67,11 @@ class Relay:
     * a dict with a ``role`` starts a new current message;
     * a complete message (``ChatCompletionMessage``, any ``role: tool`` result) is
       sent as a message of its own and ends the current one;
-    * a pair ``(id, item)`` sends ``item`` to message ``id`` and changes nothing else.
+    * a pair ``(id, item)`` sends ``item`` to message ``id`` and changes nothing else;
+    * a Responses API event (``ResponseStreamEvent``), ``Response`` or item
+      (output items, ``function_call_output``) goes through one
+      :class:`ResponsesTranslator` for the whole run, which starts messages as
+      the items need (:mod:`gptchat._responses`), and ends the current message.
     """
 
     def __init__(self, run: Run, new_id: NewId) -> None:
@@ -73,6 +79,7 @@ class Relay:
         self._new_id = new_id
         self._current: str | None = None
         self._last: str | None = None  # usage arrives after the finish_reason
+        self._responses: ResponsesTranslator | None = None
 
     def send(self, item: Any) -> None:
         """Send one yielded item."""
@@ -91,6 +98,8 @@ class Relay:
                 self._run.update(item[0], plain)
             return
         if isinstance(item, str):
+            if self._responses is not None:
+                self._responses.break_message()
             self._extend({"content": item})
             return
         if _is_complete_response(item):
@@ -105,6 +114,16 @@ class Relay:
                 f"a handler yielded a {type(item).__name__}: yield text, deltas, chunks or "
                 "messages (dicts in OpenAI format or openai SDK objects)"
             )
+        if kind_of(plain) is not None:
+            if self._responses is None:
+                self._responses = ResponsesTranslator(self._new_id)
+            for message_id, change in self._responses.feed(item, plain):
+                self._run.update(message_id, change)
+            self._current = None
+            self._last = self._responses.last_id()
+            return
+        if self._responses is not None:
+            self._responses.break_message()  # a Chat Completions item came in between
         if "choices" in plain or "delta" in plain:
             choice = choice_of(plain)
             if choice is not None:
@@ -136,10 +155,15 @@ class Relay:
 
 
 def send_result(run: Run, new_id: NewId, result: Any) -> None:
-    """Send what a handler returned: None, a message, or a list of messages."""
+    """Send what a handler returned: None, a message, or a list of messages.
+
+    A returned ``Response`` or Responses items are translated as
+    ``update_message()`` does (:mod:`gptchat._responses`).
+    """
     if result is None:
         return
     items = result if isinstance(result, (list, tuple)) else [result]
+    responses: ResponsesTranslator | None = None  # for a returned Response or its items
     for item in items:
         if item is None:
             continue
@@ -151,6 +175,13 @@ def send_result(run: Run, new_id: NewId, result: Any) -> None:
                 "response.choices[0].message instead"
             )
         plain = to_plain(item, "the returned message")
+        if isinstance(plain, dict) and kind_of(plain) is not None:
+            responses = responses or ResponsesTranslator(new_id)
+            for target, change in responses.feed(item, plain):
+                run.update(target, change)
+            continue
+        if responses is not None:
+            responses.break_message()
         if not isinstance(plain, dict) or "role" not in plain:
             raise TypeError(
                 f"the handler returned {type(item).__name__} {str(item)[:60]!r}, which is not a "

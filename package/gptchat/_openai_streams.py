@@ -3,9 +3,12 @@
 A stream is what ``client.chat.completions.create(..., stream=True)`` returns,
 or any iterable of chunks, choices or deltas. Its index-0 deltas go to one
 message as they arrive and are folded into the message ``app.stream()``
-returns. When the user presses stop, the stream is closed, and its socket shut
-down if the model is thinking in silence, so the provider stops generating. No
-openai import: SDK objects are recognised by their shape.
+returns. A Responses API stream (``client.responses.create(..., stream=True)``)
+is told by its events' ``type`` and goes through :mod:`gptchat._responses`,
+which may fill several messages; ``app.stream()`` returns its ``Response``.
+When the user presses stop, the stream is closed, and its socket shut down if
+the model is thinking in silence, so the provider stops generating. No openai
+import: SDK objects are recognised by their shape.
 """
 
 from __future__ import annotations
@@ -14,11 +17,14 @@ import asyncio
 import contextlib
 import inspect
 import socket
+import uuid
+import weakref
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from ._coerce import to_plain
 from ._merge import fold_choices
+from ._responses import ResponsesTranslator, kind_of
 from .errors import StopGeneration
 from .runs import Run
 
@@ -106,6 +112,14 @@ def _hang_up(stream: Any) -> Callable[[], None] | None:
 
 
 def _not_a_stream(stream: Any) -> TypeError | None:
+    if type(stream).__name__ == "Response" or (
+        isinstance(stream, dict) and kind_of(stream) == "response"
+    ):
+        return TypeError(
+            "app.stream() relays a stream, not a whole Response: create it with stream=True, "
+            "e.g. app.stream(client.responses.create(..., stream=True)), or send the "
+            "Response with app.update_message(response)"
+        )
     if isinstance(stream, (str, bytes, dict)) or hasattr(stream, "model_dump"):
         return TypeError(
             f"app.stream() relays a stream, not a {type(stream).__name__}: create it with "
@@ -117,14 +131,48 @@ def _not_a_stream(stream: Any) -> TypeError | None:
     return None
 
 
+def new_id() -> str:
+    """A fresh message id (as ``app.new_id()`` gives)."""
+    return uuid.uuid4().hex
+
+
+# One translator per run for Responses events handed to update_message() one by one:
+# an event only makes sense with the items that came before it.
+_translators: weakref.WeakKeyDictionary[Run, ResponsesTranslator] = weakref.WeakKeyDictionary()
+
+
+def update_responses(run: Run, plain: dict[str, Any], message_id: str | None) -> str:
+    """Send a Responses event, ``Response`` or item (``plain``) to ``run``; the last id.
+
+    Events go through the run's translator, so that ``update_message(event)``
+    for each event of a stream builds the same messages as ``app.stream()``.
+    """
+    translator = _translators.get(run)
+    if translator is None:
+        translator = _translators[run] = ResponsesTranslator(new_id)
+    if message_id is not None and message_id != translator.current_id():
+        translator.break_message()
+        translator.set_first_id(message_id)
+    last = message_id
+    for target, delta in translator.feed(plain):
+        run.update(target, delta)
+        last = target
+    return last or translator.last_id() or new_id()
+
+
 class StreamFolder:
-    """Relays one stream's index-0 deltas to a message, and folds them."""
+    """Relays one stream's index-0 deltas to a message, and folds them.
+
+    A Responses API stream is recognised by its first event and translated
+    (:class:`ResponsesTranslator`): its first message gets ``message_id``.
+    """
 
     def __init__(self, run: Run, message_id: str) -> None:
         self._run = run
         self.message_id = message_id
         self._choices: list[dict[str, Any]] = []
         self._sdk = False
+        self._responses: ResponsesTranslator | None = None
 
     def feed(self, chunk: Any) -> None:
         """Send one chunk (or choice, or delta) on."""
@@ -138,6 +186,12 @@ class StreamFolder:
                 f"app.stream() got a {type(chunk).__name__} in the stream: it relays OpenAI "
                 "ChatCompletionChunk objects (or their choices, or deltas)"
             )
+        if self._responses is not None or (not self._choices and kind_of(plain) == "event"):
+            if self._responses is None:
+                self._responses = ResponsesTranslator(new_id, first_id=self.message_id)
+            for target, change in self._responses.feed(chunk, plain):
+                self._run.update(target, change)
+            return
         choice = choice_of(plain)
         if choice is not None:
             self._choices.append(choice)
@@ -149,7 +203,16 @@ class StreamFolder:
             self._run.update(self.message_id, {"usage": usage})
 
     def message(self) -> Any:
-        """The folded message: a ``ChatCompletionMessage`` for SDK chunks, else a dict."""
+        """The folded message: a ``ChatCompletionMessage`` for SDK chunks, else a dict.
+
+        For a Responses stream, the ``Response`` of its ``response.completed`` (or
+        ``.incomplete``) event as it came, or, for a stream that ended without
+        one, the response folded so far (a dict).
+        """
+        if self._responses is not None:
+            if self._responses.final is not None:
+                return self._responses.final
+            return {**(self._responses.response or {}), "output": self._responses.output()}
         folded = fold_choices(self._choices)["message"]
         if self._sdk:
             try:

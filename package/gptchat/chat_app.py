@@ -23,7 +23,8 @@ from ._coerce import to_plain
 from ._export import FORMATS, render
 from ._forms import Form
 from ._handler_styles import run_handler
-from ._openai_streams import is_async_iterable, relay_stream, stream_awaitable
+from ._openai_streams import is_async_iterable, relay_stream, stream_awaitable, update_responses
+from ._responses import kind_of
 from ._settings import Settings, StoreOption
 from ._store import open_store
 from .config import Config, update_config
@@ -212,6 +213,12 @@ class ChatApp:
         ``id`` the update must be a complete message (it has a ``role``) and gets
         a fresh id.
 
+        From the Responses API it takes a whole ``Response``, its output items
+        (``ResponseOutputMessage``, ``ResponseFunctionToolCall``, reasoning and
+        built-in tool call items), ``function_call_output`` items and stream
+        events, one by one: they become the messages ``app.stream()`` would
+        show (a response may fill several); the last one's id is returned.
+
         :param message: the message or delta.
         :param id: the message to merge into; see :meth:`new_id`.
         :param actions: buttons to show under the message (:class:`gptchat.Action`,
@@ -239,6 +246,11 @@ class ChatApp:
         delta = to_plain(message)
         if not isinstance(delta, dict):
             raise TypeError(f"update_message() takes one message, not {type(message).__name__}")
+        if kind_of(delta) is not None:
+            id = update_responses(run, delta, id)  # noqa: A001
+            if actions is not None:
+                run.update(id, {"actions": _actions_payload(actions)})
+            return id
         if actions is not None:
             delta = {**delta, "actions": _actions_payload(actions)}
         if id is None:
@@ -485,9 +497,17 @@ class ChatApp:
         returns (or any iterable of ``ChatCompletionChunk`` objects, their
         choices, or deltas). Deltas of choice 0 are sent as they arrive;
         provider extras such as ``reasoning_content`` pass through, and usage
-        chunks are skipped. When the user presses stop, the stream is closed
-        (the provider stops generating) and :class:`~gptchat.StopGeneration`
-        unwinds the handler.
+        chunks are skipped.
+
+        A Responses API stream (``client.responses.create(..., stream=True)``,
+        or its events as dicts) is shown as Chat Completions messages would be
+        (reasoning summaries as the Thinking block, function calls as tool
+        calls, ...), and ``app.stream()`` returns the complete ``Response`` of
+        its ``response.completed`` event; a ``response.failed`` or ``error``
+        event raises :class:`~gptchat.errors.ResponseFailed`.
+
+        When the user presses stop, the stream is closed (the provider stops
+        generating) and :class:`~gptchat.StopGeneration` unwinds the handler.
 
         An async stream (``openai.AsyncOpenAI``) gives an awaitable:
         ``msg = await app.stream(stream)``.

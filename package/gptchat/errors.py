@@ -6,13 +6,16 @@ Hierarchy::
     ├── ConfigError (also ValueError)       set_config() got an unknown key or a bad value
     ├── NoActiveRunError (also RuntimeError) update_message() called outside a handler run
     ├── StopGeneration                       the user pressed stop or left: unwind the handler
-    └── AskTimeout (also TimeoutError)       ask()/confirm() got no answer within its timeout
+    ├── AskTimeout (also TimeoutError)       ask()/confirm() got no answer within its timeout
+    └── ResponseFailed                       a Responses API stream reported a failure
 
 Misuse of the API (a handler with the wrong signature, a delta with no id, an
 object that is not a message) raises plain ``TypeError``/``ValueError``.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class GPTChatError(Exception):
@@ -51,3 +54,36 @@ class AskTimeout(GPTChatError, TimeoutError):
         except AskTimeout:
             city = "Paris"
     """
+
+
+class ResponseFailed(GPTChatError):
+    """A Responses API stream reported a failure (``response.failed`` or an ``error`` event).
+
+    Raised by ``app.stream()`` and by generator handlers yielding the events;
+    the reply ends as an error showing the API's message.
+
+    :ivar code: the API's error code, if it gave one.
+    :ivar param: the request parameter the error is about (``error`` events).
+    :ivar response: the failed ``Response`` as a dict (``response.failed``).
+
+    Example::
+
+        try:
+            app.stream(client.responses.create(model="gpt-5", input=..., stream=True))
+        except ResponseFailed as exc:
+            print("the model failed:", exc, exc.code)
+            raise
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str | None = None,
+        param: str | None = None,
+        response: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.param = param
+        self.response = response

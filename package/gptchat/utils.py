@@ -1,4 +1,5 @@
-"""Helpers for OpenAI streams, usable without a server: folding and partial JSON."""
+"""Helpers for OpenAI streams, usable without a server: folding, partial JSON, and
+converting between Chat Completions messages and Responses API items."""
 
 from __future__ import annotations
 
@@ -7,8 +8,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._merge import fold_choices
+from ._responses import chat_to_responses_input, concat_response_stream, responses_to_chat
 
-__all__ = ["concat_stream", "parse_partial_json"]
+__all__ = [
+    "chat_to_responses_input",
+    "concat_response_stream",
+    "concat_stream",
+    "parse_partial_json",
+    "responses_to_chat",
+]
 
 
 def _plain(obj: Any) -> dict[str, Any]:

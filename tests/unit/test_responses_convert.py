@@ -1,0 +1,231 @@
+"""Converting between Chat Completions messages and Responses items, checked by openai's types,
+and the translator's placement rules on shapes the vectors do not cover."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import pytest
+from openai.types.chat import ChatCompletionMessageParam
+from openai.types.responses import ResponseInputParam
+from pydantic import ConfigDict, TypeAdapter
+
+from gptchat._merge import finish_message, merge_delta
+from gptchat._responses import ResponsesTranslator
+from gptchat.errors import ResponseFailed
+from gptchat.utils import chat_to_responses_input, responses_to_chat
+
+# extra="forbid": a key openai's request types do not know fails, as the API would refuse it.
+RESPONSES_INPUT = TypeAdapter(ResponseInputParam, config=ConfigDict(extra="forbid"))
+CHAT_MESSAGES = TypeAdapter(list[ChatCompletionMessageParam], config=ConfigDict(extra="forbid"))
+
+PIXEL = "data:image/png;base64,iVBORw0KGgo="
+CONVERSATION: list[dict[str, Any]] = [
+    {"role": "system", "content": "Be brief."},
+    {"role": "developer", "content": [{"type": "text", "text": "Use tools."}]},
+    {
+        "role": "user",
+        "content": [
+            {"type": "text", "text": "What is in this picture, and the weather?"},
+            {"type": "image_url", "image_url": {"url": PIXEL, "detail": "low"}},
+            {
+                "type": "file",
+                "file": {"filename": "a.pdf", "file_data": "data:application/pdf;base64,JVBE"},
+            },
+        ],
+    },
+    {
+        "role": "assistant",
+        "content": "Let me check.",
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+            },
+            {"id": "call_2", "type": "function", "function": {"name": "now", "arguments": "{}"}},
+        ],
+    },
+    {"role": "tool", "tool_call_id": "call_1", "content": "sunny"},
+    {"role": "tool", "tool_call_id": "call_2", "content": [{"type": "text", "text": "noon"}]},
+    {"role": "assistant", "content": "Sunny at noon."},
+    {"role": "user", "content": "Thanks"},
+]
+
+
+def test_chat_messages_become_input_items_openai_accepts() -> None:
+    items = chat_to_responses_input(CONVERSATION)
+    RESPONSES_INPUT.validate_python(items)
+    assert [(i["type"], i.get("role")) for i in items] == [
+        ("message", "system"),
+        ("message", "developer"),
+        ("message", "user"),
+        ("message", "assistant"),
+        ("function_call", None),
+        ("function_call", None),
+        ("function_call_output", None),
+        ("function_call_output", None),
+        ("message", "assistant"),
+        ("message", "user"),
+    ]
+    assert items[2]["content"] == [
+        {"type": "input_text", "text": "What is in this picture, and the weather?"},
+        {"type": "input_image", "image_url": PIXEL, "detail": "low"},
+        {
+            "type": "input_file",
+            "filename": "a.pdf",
+            "file_data": "data:application/pdf;base64,JVBE",
+        },
+    ]
+    assert items[4] == {
+        "type": "function_call",
+        "call_id": "call_1",
+        "name": "get_weather",
+        "arguments": '{"city": "Paris"}',
+    }
+    assert items[7] == {"type": "function_call_output", "call_id": "call_2", "output": "noon"}
+
+
+def test_and_back_to_chat_messages_openai_accepts() -> None:
+    back = responses_to_chat(chat_to_responses_input(CONVERSATION))
+    CHAT_MESSAGES.validate_python(back)
+    assert back[3] == {**CONVERSATION[3], "role": "assistant"}
+    assert back[4] == CONVERSATION[4]
+    assert back[5] == {**CONVERSATION[5], "content": "noon"}  # a function output is a string
+    assert back[2]["content"] == [
+        {"type": "text", "text": "What is in this picture, and the weather?"},
+        {"type": "image_url", "image_url": {"url": PIXEL, "detail": "low"}},
+        {"type": "file", "file": CONVERSATION[2]["content"][2]["file"]},
+    ]
+    # Text content comes back as parts where it went as parts, and the round trip is stable.
+    assert chat_to_responses_input(back) == chat_to_responses_input(CONVERSATION)
+
+
+def test_what_the_responses_api_does_not_take_is_refused_clearly() -> None:
+    audio = {"type": "input_audio", "input_audio": {"data": "UklG", "format": "wav"}}
+    with pytest.raises(ValueError, match="input_audio"):
+        chat_to_responses_input([{"role": "user", "content": [audio]}])
+    with pytest.raises(ValueError, match="role 'function'"):
+        chat_to_responses_input([{"role": "function", "name": "f", "content": "x"}])
+
+
+def test_reasoning_and_display_extras_are_not_sent_back() -> None:
+    shown = {
+        "role": "assistant",
+        "content": "Hi",
+        "reasoning_content": "thinking",
+        "annotations": [],
+        "output_items": [{"type": "web_search_call", "id": "ws", "status": "completed"}],
+    }
+    items = chat_to_responses_input([shown])
+    assert items == [{"type": "message", "role": "assistant", "content": "Hi"}]
+    RESPONSES_INPUT.validate_python(items)
+
+
+def fold(objects: list[Any]) -> list[dict[str, Any]]:
+    counter = itertools.count()
+    translator = ResponsesTranslator(lambda: f"m{next(counter)}")
+    accs: dict[str, dict[str, Any]] = {}
+    for obj in objects:
+        for message_id, delta in translator.feed(obj):
+            merge_delta(accs.setdefault(message_id, {}), delta)
+    return [finish_message(a) for a in accs.values()]
+
+
+def text(value: str, annotations: list[Any] | None = None) -> dict[str, Any]:
+    return {"type": "output_text", "text": value, "annotations": annotations or []}
+
+
+def message(*parts: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "message", "role": "assistant", "status": "completed", "content": list(parts)}
+
+
+def call(n: int) -> dict[str, Any]:
+    return {"type": "function_call", "call_id": f"c{n}", "name": f"f{n}", "arguments": "{}"}
+
+
+def test_reasoning_after_an_answer_starts_a_new_message_above_the_next_answer() -> None:
+    reasoning = {
+        "type": "reasoning",
+        "id": "rs",
+        "summary": [{"type": "summary_text", "text": "t"}],
+    }
+    messages = fold(
+        [reasoning, message(text("one")), {**reasoning, "id": "rs2"}, message(text("two"))]
+    )
+    assert messages == [
+        {"role": "assistant", "reasoning_content": "t", "content": "one"},
+        {"role": "assistant", "reasoning_content": "t", "content": "two"},
+    ]
+
+
+def test_function_calls_join_the_message_and_count_from_zero_in_each() -> None:
+    response_1 = {
+        "object": "response",
+        "id": "r1",
+        "output": [message(text("ok")), call(1), call(2)],
+    }
+    response_2 = {"object": "response", "id": "r2", "output": [call(3)]}
+    messages = fold([response_1, response_2])
+    assert messages[0]["content"] == "ok"
+    assert [c["id"] for c in messages[0]["tool_calls"]] == ["c1", "c2"]
+    assert messages[1] == {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "c3", "type": "function", "function": {"name": "f3", "arguments": "{}"}}
+        ],
+    }
+
+
+def test_citation_offsets_count_the_whole_message() -> None:
+    cite = {"type": "url_citation", "url": "u", "title": "t", "start_index": 0, "end_index": 2}
+    (shown,) = fold([message(text("abc"), text("de", [cite]))])
+    assert shown["content"] == "abcde"
+    assert shown["annotations"] == [
+        {
+            "type": "url_citation",
+            "url_citation": {"url": "u", "title": "t", "start_index": 3, "end_index": 5},
+        }
+    ]
+
+
+def test_a_tool_result_ends_the_message_that_items_join() -> None:
+    result = {"type": "function_call_output", "call_id": "c1", "output": "x"}
+    messages = fold([call(1), result, call(2)])
+    assert [m["role"] for m in messages] == ["assistant", "tool", "assistant"]
+    assert messages[2]["tool_calls"][0]["id"] == "c2"
+
+
+def test_built_in_tool_progress_updates_its_kept_item() -> None:
+    item = {"type": "code_interpreter_call", "id": "ci", "status": "in_progress", "code": ""}
+    events = [
+        {"type": "response.created", "response": {"id": "r", "object": "response", "output": []}},
+        {"type": "response.output_item.added", "output_index": 0, "item": item},
+        {"type": "response.code_interpreter_call_code.delta", "output_index": 0, "delta": "print("},
+        {"type": "response.code_interpreter_call_code.delta", "output_index": 0, "delta": "1)"},
+        {"type": "response.code_interpreter_call.interpreting", "output_index": 0},
+    ]
+    (shown,) = fold(events)
+    assert shown["output_items"] == [{**item, "code": "print(1)", "status": "interpreting"}]
+
+
+@pytest.mark.parametrize(
+    ("event", "field"),
+    [
+        ({"type": "response.output_text.delta", "output_index": 0, "delta": 5}, "'delta'"),
+        ({"type": "response.output_item.added", "item": {"type": "message"}}, "'output_index'"),
+        ({"type": "response.completed", "response": "done"}, "'response'"),
+    ],
+)
+def test_a_malformed_event_fails_naming_its_field(event: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=f"malformed {event['type']} event: its {field}"):
+        fold([event])
+
+
+def test_an_error_event_raises_with_the_apis_message() -> None:
+    error = {"type": "error", "code": "rate_limit_exceeded", "message": "Slow down", "param": None}
+    with pytest.raises(ResponseFailed, match=r"^Slow down$") as failure:
+        fold([error])
+    assert failure.value.code == "rate_limit_exceeded"
