@@ -15,7 +15,14 @@ from __future__ import annotations
 
 from .chat_app import ChatApp, SendMessageHandler
 from .context import RunContext
-from .errors import AskTimeout, ConfigError, GPTChatError, NoActiveRunError, StopGeneration
+from .errors import (
+    AskTimeout,
+    ConfigError,
+    GPTChatError,
+    NoActiveRunError,
+    ResponseFailed,
+    StopGeneration,
+)
 from .interaction import Action, ActionCall, Approval, Feedback
 
 __all__ = [
@@ -28,6 +35,7 @@ __all__ = [
     "Feedback",
     "GPTChatError",
     "NoActiveRunError",
+    "ResponseFailed",
     "RunContext",
     "SendMessageHandler",
     "StopGeneration",

@@ -221,13 +221,17 @@ def test_feedback_reaches_the_handler(
             {"conversation_id": CID, "message_id": "m1", "rating": rating, "comment": comment},
         )
 
+    # One click at a time: each event of a tab is handled in a thread of its own.
     rate("up")
+    wait_heard(heard, 1)
     rate("down", "too long")
+    wait_heard(heard, 2)
     rate(None)
+    wait_heard(heard, 3)
     rate("up", "boom")  # the handler raises: logged, the server goes on
+    wait_heard(heard, 4)
     rate("sideways")
     assert client.wait_event("error")["code"] == "invalid_payload"
-    wait_heard(heard, 4)
     assert heard[0] == Feedback(CID, "m1", "up", None, "local")
     assert [(f.rating, f.comment) for f in heard[1:]] == [
         ("down", "too long"),

@@ -26,6 +26,7 @@ def test_all_is_pinned() -> None:
         "Feedback",
         "GPTChatError",
         "NoActiveRunError",
+        "ResponseFailed",
         "RunContext",
         "SendMessageHandler",
         "StopGeneration",
