@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { newConversation, uiMessage } from "../core/conversation";
 import type { Conversation, MessageStatus } from "../core/conversation";
 import type { Delta } from "../core/merge";
-import { thread } from "./thread";
+import { callKey, thread } from "./thread";
 
 function conversation(
   messages: [id: string, message: Delta, status: MessageStatus, runId: string | null][],
@@ -51,7 +51,9 @@ describe("thread", () => {
         "r1",
       ],
     ]);
-    expect(thread(conv).results.get("c1")).toEqual({ content: 'Forecast:\n\n{"high": 20}' });
+    expect(thread(conv).results.get(callKey("a1", "c1"))).toEqual({
+      content: 'Forecast:\n\n{"high": 20}',
+    });
   });
 });
 
@@ -83,6 +85,32 @@ describe("thread approvals", () => {
     ]);
     const view = thread(conv);
     expect(view.visible.map((m) => m.id)).toEqual(["u1", "a1", "q2"]);
-    expect([...view.approvals].map(([id, m]) => [id, m.id])).toEqual([["c1", "q1"]]);
+    expect([...view.approvals].map(([key, m]) => [key, m.id])).toEqual([
+      [callKey("a1", "c1"), "q1"],
+    ]);
+  });
+
+  it("gives a result and an approval to the latest call of their id", () => {
+    // Some providers number calls afresh each turn: "call_0" twice in one conversation.
+    const conv = conversation([
+      ["u1", { role: "user", content: "Email Ann" }, "done", null],
+      ["a1", { role: "assistant", ...call("call_0", "find_contact") }, "done", "r1"],
+      ["t1", { role: "tool", tool_call_id: "call_0", content: "ann@x" }, "done", "r1"],
+      ["a2", { role: "assistant", ...call("call_0", "send_email") }, "streaming", "r1"],
+      [
+        "q1",
+        {
+          role: "assistant",
+          content: null,
+          ask: { id: "k1", kind: "approve", tool_call_id: "call_0" },
+        },
+        "streaming",
+        "r1",
+      ],
+    ]);
+    const view = thread(conv);
+    expect(view.visible.map((m) => m.id)).toEqual(["u1", "a1", "a2"]);
+    expect([...view.results.keys()]).toEqual([callKey("a1", "call_0")]);
+    expect([...view.approvals.keys()]).toEqual([callKey("a2", "call_0")]);
   });
 });

@@ -9,9 +9,18 @@ export interface CallResult {
   content: string;
 }
 
+/**
+ * The key of tool call `callId` made by message `messageId`, in `results` and `approvals`.
+ * Some providers number calls afresh each turn ("call_0"), so a call id alone is not
+ * unique in a conversation: a result or approval belongs to the latest call of its id.
+ */
+export function callKey(messageId: string, callId: string | undefined): string {
+  return `${messageId}\u0000${callId ?? ""}`;
+}
+
 export interface Thread {
   visible: UIMessage[];
-  /** Result of each tool call by call id (and legacy function calls by message id). */
+  /** Result of each tool call by `callKey` (and legacy function calls by message id). */
   results: Map<string, CallResult>;
   /**
    * The visible messages that end their reply (the last one shown of each run, and every
@@ -20,7 +29,7 @@ export interface Thread {
    */
   ends: Set<string>;
   /**
-   * The `approve` questions by the id of the call they are about: drawn on that call's
+   * The `approve` questions by the `callKey` of the call they are about: drawn on that call's
    * block, not as messages of their own (a question whose call is not shown stays one).
    */
   approvals: Map<string, UIMessage>;
@@ -33,19 +42,18 @@ function contentText(message: AccMessage): string {
 export function thread(conv: Conversation): Thread {
   const visible: UIMessage[] = [];
   const results = new Map<string, CallResult>();
-  const callIds = new Set<string>();
+  // Each call id's latest caller: the message whose call a result or approval is about.
+  const callers = new Map<string, string>();
   const approvals = new Map<string, UIMessage>();
   let lastFunctionCall: UIMessage | null = null;
   for (const m of conv.messages) {
     const role = m.message.role;
-    for (const call of m.message.tool_calls ?? []) if (call.id) callIds.add(call.id);
+    for (const call of m.message.tool_calls ?? []) if (call.id) callers.set(call.id, m.id);
     if (role === "system" || role === "developer") continue;
-    if (
-      role === "tool" &&
-      typeof m.message.tool_call_id === "string" &&
-      callIds.has(m.message.tool_call_id)
-    ) {
-      results.set(m.message.tool_call_id, { content: contentText(m.message) });
+    const resultOf = role === "tool" ? m.message.tool_call_id : undefined;
+    const resultCaller = typeof resultOf === "string" ? callers.get(resultOf) : undefined;
+    if (resultCaller !== undefined) {
+      results.set(callKey(resultCaller, resultOf as string), { content: contentText(m.message) });
       continue;
     }
     if (role === "function" && lastFunctionCall) {
@@ -54,8 +62,10 @@ export function thread(conv: Conversation): Thread {
       continue;
     }
     const ask = askOf(m.message);
-    if (ask?.kind === "approve" && ask.tool_call_id && callIds.has(ask.tool_call_id)) {
-      approvals.set(ask.tool_call_id, m);
+    const askCaller =
+      ask?.kind === "approve" && ask.tool_call_id ? callers.get(ask.tool_call_id) : undefined;
+    if (askCaller !== undefined && ask?.tool_call_id) {
+      approvals.set(callKey(askCaller, ask.tool_call_id), m);
       continue;
     }
     if (m.message.function_call) lastFunctionCall = m;
