@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Protocol, TypeVar, cast
 
 from engineio.payload import Payload
-from flask import Flask, Response, abort, request, send_file, send_from_directory
+from flask import Flask, Response, abort, request, send_file
 from flask_socketio import ConnectionRefusedError as SocketRefused
 from flask_socketio import SocketIO
 from pydantic import BaseModel, ValidationError
@@ -274,12 +274,16 @@ class Server:
             body = None
             if "gzip" in request.headers.get("Accept-Encoding", ""):
                 body = self.bundle.gzipped(filename)
+            mimetype = mimetypes.guess_type(filename)[0]
             if body is not None:
                 # Halves to a third of the bytes a first visit loads.
-                response = Response(body, mimetype=mimetypes.guess_type(filename)[0])
+                response = Response(body, mimetype=mimetype)
                 response.headers["Content-Encoding"] = "gzip"
             else:
-                response = send_from_directory(self.bundle.dir, filename)
+                plain = self.bundle.read(filename)
+                if plain is None:
+                    abort(404)
+                response = Response(plain, mimetype=mimetype)
             response.headers["Vary"] = "Accept-Encoding"
             if filename.startswith("assets/"):
                 response.headers["Cache-Control"] = "public, max-age=31536000, immutable"

@@ -57,6 +57,19 @@ class Bundle:
             body = self._gzipped[path] = gzip.compress(Path(path).read_bytes(), 9, mtime=0)
         return body
 
+    def read(self, filename: str) -> bytes | None:
+        """The bytes of a file of the bundle, or None if it has no such file.
+
+        Read whole, not streamed from an open file: a browser that leaves while a
+        file is sent (a tab closed as it loads) leaves no file handle behind.
+        """
+        if self.dir is None:
+            return None
+        path = safe_join(str(self.dir), filename)
+        if path is None or not Path(path).is_file():
+            return None
+        return Path(path).read_bytes()
+
     @cached_property
     def _index_template(self) -> str | None:
         if self.dir is None:
