@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from gptchat import ChatApp
+from tests.fake_openai import FakeOpenAI
 from tests.pg_server import PostgresServer, postgres_server  # noqa: F401 (a fixture)
 from tests.support import SocketClient, header_user, live_server
 
@@ -69,3 +70,13 @@ def hchat(store_url: str) -> Iterator[ChatApp]:
 def hserver(hchat: ChatApp) -> Iterator[str]:
     with live_server(hchat) as url:
         yield url
+
+
+@pytest.fixture
+def fake_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
+    """The fake OpenAI server on loopback, named where the examples look for it."""
+    with FakeOpenAI() as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("LOCAL_MODEL_URL", fake.base_url)  # examples/local_model.py
+        yield fake

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import runpy
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -20,14 +19,6 @@ from tests.e2e.chat_page import ChatPage
 from tests.fake_openai import TOOL_ARGUMENTS, FakeOpenAI
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture
-def fake_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-        yield fake
 
 
 @pytest.fixture(params=["agent_in_the_loop", "agent_in_the_loop_async"])

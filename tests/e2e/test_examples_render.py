@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import runpy
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,15 +18,6 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # answers this test does not give. Their own tests cover them.
 SKIPPED = {"flask_embed", "agent_in_the_loop", "agent_in_the_loop_async"}
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.py") if p.stem not in SKIPPED)
-
-
-@pytest.fixture
-def fake_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-        monkeypatch.setenv("LOCAL_MODEL_URL", fake.base_url)  # examples/local_model.py
-        yield fake
 
 
 @pytest.fixture(params=NAMES)

@@ -25,14 +25,6 @@ EMAIL = TOOL_ARGUMENTS["send_email"]
 DRAFT_ANOTHER = {"name": "draft_another", "label": "Draft another"}
 
 
-@pytest.fixture
-def fake_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
-    with FakeOpenAI() as fake:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-        yield fake
-
-
 @pytest.fixture(params=["agent_in_the_loop", "agent_in_the_loop_async"])
 def example(
     request: pytest.FixtureRequest, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
