@@ -13,12 +13,27 @@ from pydantic import ConfigDict, TypeAdapter
 
 from gptchat import ChatApp
 from gptchat.utils import chat_to_responses_input, concat_response_stream
-from tests.fake_responses import CITED, FAILURE, SOURCE, THOUGHT, FakeResponses, vector
+from tests.fake_responses import (
+    CITED,
+    FAILURE,
+    SOURCE,
+    THOUGHT,
+    FakeResponses,
+    reasoning,
+    vector,
+)
 from tests.support import SocketClient, fold_messages, live_server, send
 
 RESPONSES_INPUT = TypeAdapter(ResponseInputParam, config=ConfigDict(extra="forbid"))
 USAGE = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
 ANSWER = "Hello! How can I help?"
+#: The "reasoning" reply: its summary shown, the reasoning item kept to be given back.
+REPLY = {
+    "role": "assistant",
+    "reasoning_content": "\n\n".join(THOUGHT),
+    "output_items": [reasoning(THOUGHT)],
+    "content": ANSWER,
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +77,7 @@ def test_app_stream_relays_a_responses_stream_and_returns_the_response(
 
     finished, messages = converse(chat)
     assert finished["status"] == "done", finished
-    thinking = "\n\n".join(THOUGHT)
-    assert messages == [
-        {"role": "assistant", "reasoning_content": thinking, "content": ANSWER, "usage": USAGE}
-    ]
+    assert messages == [{**REPLY, "usage": USAGE}]
     (response,) = returned
     assert type(response).__name__ == "Response"
     assert response.status == "completed" and response.output_text == ANSWER
@@ -192,8 +204,7 @@ def test_returning_a_response_shows_it(chat: ChatApp, client: OpenAI) -> None:
 
     finished, messages = converse(chat)
     assert finished["status"] == "done", finished
-    thinking = "\n\n".join(THOUGHT)
-    assert messages == [{"role": "assistant", "reasoning_content": thinking, "content": ANSWER}]
+    assert messages == [REPLY]
 
 
 def test_a_failed_response_ends_the_run_as_an_error_with_the_apis_message(
@@ -322,10 +333,7 @@ def test_update_message_with_each_event_shows_what_app_stream_shows(
 
     finished, messages = converse(chat)
     assert finished["status"] == "done", finished
-    thinking = "\n\n".join(THOUGHT)
-    assert messages == [
-        {"role": "assistant", "reasoning_content": thinking, "content": ANSWER, "usage": USAGE}
-    ]
+    assert messages == [{**REPLY, "usage": USAGE}]
 
 
 def test_the_next_turn_gets_no_display_extras_back(chat: ChatApp) -> None:

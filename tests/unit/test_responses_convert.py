@@ -7,18 +7,12 @@ import itertools
 from typing import Any
 
 import pytest
-from openai.types.chat import ChatCompletionMessageParam
-from openai.types.responses import ResponseInputParam
-from pydantic import ConfigDict, TypeAdapter
 
 from gptchat._merge import finish_message, merge_delta
 from gptchat._responses import ResponsesTranslator
 from gptchat.errors import ResponseFailed
 from gptchat.utils import chat_to_responses_input, responses_to_chat
-
-# extra="forbid": a key openai's request types do not know fails, as the API would refuse it.
-RESPONSES_INPUT = TypeAdapter(ResponseInputParam, config=ConfigDict(extra="forbid"))
-CHAT_MESSAGES = TypeAdapter(list[ChatCompletionMessageParam], config=ConfigDict(extra="forbid"))
+from tests.openai_types import check_chat, check_responses
 
 PIXEL = "data:image/png;base64,iVBORw0KGgo="
 CONVERSATION: list[dict[str, Any]] = [
@@ -56,7 +50,7 @@ CONVERSATION: list[dict[str, Any]] = [
 
 def test_chat_messages_become_input_items_openai_accepts() -> None:
     items = chat_to_responses_input(CONVERSATION)
-    RESPONSES_INPUT.validate_python(items)
+    check_responses(items)
     assert [(i["type"], i.get("role")) for i in items] == [
         ("message", "system"),
         ("message", "developer"),
@@ -89,7 +83,7 @@ def test_chat_messages_become_input_items_openai_accepts() -> None:
 
 def test_and_back_to_chat_messages_openai_accepts() -> None:
     back = responses_to_chat(chat_to_responses_input(CONVERSATION))
-    CHAT_MESSAGES.validate_python(back)
+    check_chat(back)
     assert back[3] == {**CONVERSATION[3], "role": "assistant"}
     assert back[4] == CONVERSATION[4]
     assert back[5] == {**CONVERSATION[5], "content": "noon"}  # a function output is a string
@@ -103,24 +97,46 @@ def test_and_back_to_chat_messages_openai_accepts() -> None:
 
 
 def test_what_the_responses_api_does_not_take_is_refused_clearly() -> None:
-    audio = {"type": "input_audio", "input_audio": {"data": "UklG", "format": "wav"}}
-    with pytest.raises(ValueError, match="input_audio"):
-        chat_to_responses_input([{"role": "user", "content": [audio]}])
+    with pytest.raises(ValueError, match="'video'"):
+        chat_to_responses_input([{"role": "user", "content": [{"type": "video", "url": "v"}]}])
     with pytest.raises(ValueError, match="role 'function'"):
         chat_to_responses_input([{"role": "function", "name": "f", "content": "x"}])
 
 
-def test_reasoning_and_display_extras_are_not_sent_back() -> None:
+def test_audio_is_left_out_with_a_warning(caplog: pytest.LogCaptureFixture) -> None:
+    audio = {"type": "input_audio", "input_audio": {"data": "UklG", "format": "wav"}}
+    items = chat_to_responses_input(
+        [
+            {"role": "user", "content": [audio]},
+            {"role": "user", "content": [{"type": "text", "text": "and this"}, audio]},
+        ]
+    )
+    assert items == [
+        {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "and this"}]}
+    ]
+    warnings = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 2 and "input_audio" in warnings[0].getMessage()
+    assert "message 0 (user)" in warnings[0].getMessage()
+
+
+def test_display_extras_are_not_sent_back_and_kept_items_are() -> None:
+    search = {
+        "type": "web_search_call",
+        "id": "ws",
+        "status": "completed",
+        "action": {"type": "search", "query": "q"},
+    }
     shown = {
         "role": "assistant",
         "content": "Hi",
         "reasoning_content": "thinking",
         "annotations": [],
-        "output_items": [{"type": "web_search_call", "id": "ws", "status": "completed"}],
+        "usage": {"total_tokens": 3},
+        "output_items": [search, {"type": "response.future_widget.delta", "widget": "x"}],
     }
     items = chat_to_responses_input([shown])
-    assert items == [{"type": "message", "role": "assistant", "content": "Hi"}]
-    RESPONSES_INPUT.validate_python(items)
+    assert items == [search, {"type": "message", "role": "assistant", "content": "Hi"}]
+    check_responses(items)
 
 
 def fold(objects: list[Any]) -> list[dict[str, Any]]:
@@ -155,8 +171,18 @@ def test_reasoning_after_an_answer_starts_a_new_message_above_the_next_answer() 
         [reasoning, message(text("one")), {**reasoning, "id": "rs2"}, message(text("two"))]
     )
     assert messages == [
-        {"role": "assistant", "reasoning_content": "t", "content": "one"},
-        {"role": "assistant", "reasoning_content": "t", "content": "two"},
+        {
+            "role": "assistant",
+            "reasoning_content": "t",
+            "output_items": [reasoning],
+            "content": "one",
+        },
+        {
+            "role": "assistant",
+            "reasoning_content": "t",
+            "output_items": [{**reasoning, "id": "rs2"}],
+            "content": "two",
+        },
     ]
 
 
