@@ -343,8 +343,11 @@ class ResponsesTranslator:
                 return
         self._complete(item, plain, done)
 
-    def _start(self, output_index: int, plain: dict[str, Any]) -> _Item | None:
+    def _start(self, output_index: int, plain: dict[str, Any], given: bool = True) -> _Item | None:
+        """Start a message or item for ``plain``; ``given`` False when an event implies it."""
         kind = str(plain.get("type"))
+        if given:
+            _check(kind, plain, "item")
         key = ("item", plain.get("id") or output_index)
         if kind == "function_call_output":
             self._current = None
@@ -410,7 +413,7 @@ class ResponsesTranslator:
         index = index if isinstance(index, int) else self._next_synthetic()
         item = self._items.get(index)
         if item is None:
-            started = self._start(index, {"type": kind, "id": plain.get("item_id")})
+            started = self._start(index, {"type": kind, "id": plain.get("item_id")}, given=False)
             assert started is not None
             item = started
         return item
@@ -606,13 +609,21 @@ _REQUIRED: dict[str, tuple[tuple[str, type], ...]] = {
 }
 
 
-def _check(kind: str, plain: Mapping[str, Any]) -> None:
-    for name, expected in _REQUIRED.get(kind, ()):
+#: What known output items must carry: without them a call could not be answered.
+_REQUIRED_ITEM: dict[str, tuple[tuple[str, type], ...]] = {
+    "function_call": (("call_id", str), ("name", str)),
+    "function_call_output": (("call_id", str),),
+}
+
+
+def _check(kind: str, plain: Mapping[str, Any], what: str = "event") -> None:
+    table = _REQUIRED_ITEM if what == "item" else _REQUIRED
+    for name, expected in table.get(kind, ()):
         value = plain.get(name)
         if not isinstance(value, expected) or isinstance(value, bool):
             got = "nothing" if value is None else f"a {type(value).__name__}"
             raise ValueError(
-                f"a malformed {kind} event: its {name!r} should be a {expected.__name__}, "
+                f"a malformed {kind} {what}: its {name!r} should be a {expected.__name__}, "
                 f"and it is {got}"
             )
 

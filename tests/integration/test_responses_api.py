@@ -420,3 +420,77 @@ def test_app_stream_given_a_whole_response_says_what_to_do(chat: ChatApp, client
     finished, _ = converse(chat)
     assert finished["status"] == "error"
     assert "stream=True" in finished["error"] and "update_message(response)" in finished["error"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        (
+            {"type": "response.output_text.delta", "output_index": 0, "delta": 5},
+            "malformed response.output_text.delta event: its 'delta' should be a str, "
+            "and it is a int",
+        ),
+        (
+            {
+                "type": "response.output_item.added",
+                "output_index": 1,
+                "item": {"type": "function_call", "name": "get_weather", "arguments": ""},
+            },
+            "malformed function_call item: its 'call_id' should be a str, and it is nothing",
+        ),
+    ],
+)
+@pytest.mark.parametrize("style", ["stream", "yield", "update_message"])
+def test_a_malformed_event_ends_the_run_with_an_error_naming_its_field(
+    chat: ChatApp, bad: dict[str, Any], named: str, style: str
+) -> None:
+    events = vector("01_plain_text")["events"]
+    cut = next(n for n, e in enumerate(events) if e["type"] == "response.output_text.delta")
+    broken = [*events[: cut + 2], bad, *events[cut + 2 :]]
+
+    def streamed(messages: list[dict[str, Any]]) -> None:
+        chat.stream(iter(broken))
+
+    def yielded(messages: list[dict[str, Any]]) -> Iterator[Any]:
+        yield from broken
+
+    def updated(messages: list[dict[str, Any]]) -> None:
+        for event in broken:
+            chat.update_message(event)
+
+    chat.handle_send_message(
+        {"stream": streamed, "yield": yielded, "update_message": updated}[style]
+    )
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            send(sc, "hi", conversation_id="conv-resp-bad01")
+            finished = sc.wait_event("run_finished")
+            assert finished["status"] == "error"
+            assert named in finished["error"]
+            # What came before the bad event stays; the server answers the next message.
+            (shown,) = fold_messages(sc.named("message_delta")).values()
+            assert "**Hello** from the Responses API.".startswith(shown["content"])
+            assert shown["content"]
+            chat.handle_send_message(lambda messages: "still here")
+            sc.events.clear()
+            send(sc, "again", conversation_id="conv-resp-bad02")
+            assert sc.wait_event("run_finished")["status"] == "done"
+        finally:
+            sc.close()
+
+
+def test_an_unknown_event_type_never_ends_the_run_in_any_style(chat: ChatApp) -> None:
+    events = vector("07_unknown_event")["events"]
+    odd = {"type": "response.future_gadget.done", "gadget": {"nested": [1, 2]}}
+
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> Iterator[Any]:
+        yield odd
+        yield from events
+
+    finished, messages = converse(chat, conversation_id="conv-resp-odd01")
+    assert finished["status"] == "done", finished
+    kept = [i["type"] for m in messages for i in m.get("output_items", [])]
+    assert kept == ["response.future_gadget.done", "response.future_widget.delta"]
+    assert messages[-1]["content"] == "**Echo:** hi"

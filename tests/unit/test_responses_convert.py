@@ -253,6 +253,22 @@ def test_a_malformed_event_fails_naming_its_field(event: dict[str, Any], field: 
         fold([event])
 
 
+@pytest.mark.parametrize(
+    ("item", "field"),
+    [
+        ({"type": "function_call", "name": "f", "arguments": "{}"}, "'call_id'"),
+        ({"type": "function_call", "call_id": "c", "name": 7}, "'name'"),
+        ({"type": "function_call_output", "output": "x"}, "'call_id'"),
+    ],
+)
+def test_a_malformed_item_fails_naming_its_field(item: dict[str, Any], field: str) -> None:
+    with pytest.raises(ValueError, match=f"malformed {item['type']} item: its {field}"):
+        fold([item])
+    added = {"type": "response.output_item.added", "output_index": 0, "item": item}
+    with pytest.raises(ValueError, match=f"malformed {item['type']} item: its {field}"):
+        fold([added])
+
+
 def test_an_error_event_raises_with_the_apis_message() -> None:
     error = {"type": "error", "code": "rate_limit_exceeded", "message": "Slow down", "param": None}
     with pytest.raises(ResponseFailed, match=r"^Slow down$") as failure:
