@@ -22,6 +22,7 @@ from tests.fake_responses import (
     reasoning,
     vector,
 )
+from tests.openai_types import check_responses
 from tests.support import SocketClient, fold_messages, live_server, send
 
 RESPONSES_INPUT = TypeAdapter(ResponseInputParam, config=ConfigDict(extra="forbid"))
@@ -494,3 +495,146 @@ def test_an_unknown_event_type_never_ends_the_run_in_any_style(chat: ChatApp) ->
     kept = [i["type"] for m in messages for i in m.get("output_items", [])]
     assert kept == ["response.future_gadget.done", "response.future_widget.delta"]
     assert messages[-1]["content"] == "**Echo:** hi"
+
+
+HISTORY = [
+    {"id": "u0", "message": {"role": "user", "content": "hi"}},
+    {
+        "id": "a1",
+        "message": {
+            "role": "assistant",
+            "content": ANSWER,
+            "reasoning_content": "\n\n".join(THOUGHT),
+            "output_items": [{**reasoning(THOUGHT), "encrypted_content": "enc:rs_fake"}],
+            "actions": [{"name": "more", "label": "More"}],
+        },
+    },
+]
+#: The input items a responses-format handler gets for HISTORY and "more".
+ITEMS = [
+    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+    {**reasoning(THOUGHT), "encrypted_content": "enc:rs_fake"},
+    {"type": "message", "role": "assistant", "content": ANSWER},
+    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "more"}]},
+]
+
+
+def plain_style(chat: ChatApp, client: OpenAI, seen: list[Any]) -> Any:
+    def handler(items: list[dict[str, Any]]) -> Any:
+        seen.append(items)
+        return client.responses.create(model="text", input=items)
+
+    return handler
+
+
+def generator_style(chat: ChatApp, client: OpenAI, seen: list[Any]) -> Any:
+    def handler(items: list[dict[str, Any]]) -> Iterator[Any]:
+        seen.append(items)
+        yield from client.responses.create(model="text", input=items, stream=True)
+
+    return handler
+
+
+def async_style(chat: ChatApp, client: OpenAI, seen: list[Any]) -> Any:
+    aclient = AsyncOpenAI(base_url=str(client.base_url), api_key="x", max_retries=0)
+
+    async def handler(items: list[dict[str, Any]]) -> None:
+        seen.append(items)
+        await chat.stream(await aclient.responses.create(model="text", input=items, stream=True))
+
+    return handler
+
+
+def async_generator_style(chat: ChatApp, client: OpenAI, seen: list[Any]) -> Any:
+    aclient = AsyncOpenAI(base_url=str(client.base_url), api_key="x", max_retries=0)
+
+    async def handler(items: list[dict[str, Any]]) -> AsyncIterator[Any]:
+        seen.append(items)
+        async for event in await aclient.responses.create(model="text", input=items, stream=True):
+            yield event
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    "style", [plain_style, generator_style, async_style, async_generator_style]
+)
+def test_a_responses_format_handler_gets_input_items_in_every_style(
+    chat: ChatApp, client: OpenAI, fake: FakeResponses, style: Any
+) -> None:
+    seen: list[Any] = []
+    returned = chat.handle_send_message(format="responses")(style(chat, client, seen))
+    assert callable(returned)
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            send(sc, "more", conversation_id="conv-resp-format", history=HISTORY)
+            finished = sc.wait_event("run_finished")
+        finally:
+            sc.close()
+    assert finished["status"] == "done", finished
+    assert seen == [ITEMS]
+    assert fake.requests[-1]["input"] == ITEMS  # passed to openai unchanged
+    check_responses(ITEMS)
+    (message,) = fold_messages(sc.named("message_delta")).values()
+    assert message["content"] == "**Hello** from the Responses API."
+
+
+def test_the_decorator_without_parentheses_still_gives_chat_messages(chat: ChatApp) -> None:
+    seen: list[Any] = []
+
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> None:
+        seen.append(messages)
+
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            send(sc, "more", conversation_id="conv-resp-chatfmt", history=HISTORY)
+            assert sc.wait_event("run_finished")["status"] == "done"
+        finally:
+            sc.close()
+    assert seen == [
+        [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": ANSWER},
+            {"role": "user", "content": "more"},
+        ]
+    ]
+
+
+def test_an_unknown_format_is_refused_when_decorating() -> None:
+    chat = ChatApp()
+    with pytest.raises(ValueError, match=r"format=\.\.\.\) takes 'chat' or 'responses', not 'xml'"):
+        chat.handle_send_message(format="xml")  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="handle_action"):
+        chat.handle_action("more", format="completions")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="exactly one positional argument"):
+        chat.handle_send_message(format="responses")(lambda: None)  # type: ignore[arg-type]
+
+
+def test_an_action_handler_gets_the_format_it_asked_for(chat: ChatApp) -> None:
+    calls: list[Any] = []
+    chat.handle_send_message(lambda messages: None)
+
+    @chat.handle_action("more", format="responses")
+    def more(call: Any) -> str:
+        calls.append(call)
+        return "More."
+
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            payload = {
+                "conversation_id": "conv-resp-action",
+                "message_id": "a1",
+                "name": "more",
+                "messages": HISTORY,
+            }
+            sc.emit("run_action", payload)
+            assert sc.wait_event("run_finished")["status"] == "done"
+        finally:
+            sc.close()
+    (call,) = calls
+    assert call.messages == ITEMS[:3]
+    assert call.message["actions"][0]["name"] == "more"  # the message clicked stays chat
