@@ -9,7 +9,8 @@ and last ``response.completed`` (or ``.failed``/``.incomplete``). Without
 The model name picks the scenario (:data:`SCENARIOS`): ``text``, ``reasoning``,
 ``function`` (calls ``get_weather``; after a ``function_call_output`` it answers
 ``The tool said: `<output>```), ``citation``, ``web_search``, ``failed``,
-``incomplete``, ``unknown`` (an event type no SDK knows, mid-stream); ``stall``
+``incomplete``, ``unknown`` (an event type no SDK knows, mid-stream), ``encrypted``
+(reasoning with ``encrypted_content``, counted when it comes back); ``stall``
 goes silent after its first delta until the client hangs up. Any other name
 echoes the last user text.
 """
@@ -110,6 +111,26 @@ def output_for(body: dict[str, Any]) -> dict[str, Any]:
     plan: dict[str, Any] = {"status": "completed", "output": [], "error": None, "unknown": False}
     if "failed" in model:
         plan.update(status="failed", error=FAILURE)
+    elif "encrypted" in model:
+        # A stateless reasoning model (store=False): each reasoning item goes out with
+        # encrypted_content, and the answer says how many came back unmodified. It calls
+        # get_weather once per user turn, then answers.
+        back = [
+            i
+            for i in items
+            if i.get("type") == "reasoning" and i.get("encrypted_content") == f"enc:{i.get('id')}"
+        ]
+        last = max((n for n, i in enumerate(items) if i.get("role") == "user"), default=-1)
+        answered = [i for i in items[last + 1 :] if i.get("type") == "function_call_output"]
+        thought = {**reasoning(THOUGHT), "id": f"rs_enc_{len(items)}"}
+        thought["encrypted_content"] = f"enc:{thought['id']}"
+        said = "; ".join(f"`{o.get('output')}`" for o in answered)
+        plan["output"] = [
+            thought,
+            message(f"The tool said: {said}. Reasoning carried back: {len(back)}.")
+            if answered
+            else function_call("get_weather", {"city": "Paris"}),
+        ]
     elif "function" in model and not outputs:
         plan["output"] = [function_call("get_weather", {"city": "Paris"})]
     elif outputs:
@@ -335,11 +356,13 @@ VECTORS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
     "02_reasoning_summary_and_text": (
         "reasoning",
         "A reasoning item with two summary parts, then the answer: one message, "
-        "the summary as reasoning_content (parts joined by a blank line) above the text.",
+        "the summary as reasoning_content (parts joined by a blank line) above the text, "
+        "the item itself kept in output_items (given back to the API next turn).",
         [
             {
                 "role": "assistant",
                 "reasoning_content": "The user greets me.\n\nA short answer will do.",
+                "output_items": [reasoning(THOUGHT)],
                 "content": "Hello! How can I help?",
                 "usage": USAGE,
             }

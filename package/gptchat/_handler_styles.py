@@ -13,13 +13,14 @@ import asyncio
 import inspect
 import logging
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 from ._asks import model_input
 from ._coerce import to_plain
 from ._event_loop import run_on_loop
 from ._openai_streams import choice_of, held_streams, is_sdk_stream, stopped, watch_streams
 from ._responses import ResponsesTranslator, kind_of
+from ._responses_input import chat_to_responses_input
 from .errors import StopGeneration
 from .runs import Run
 
@@ -30,16 +31,36 @@ NewId = Callable[[], str]
 #: How often an async handler checks whether the user pressed stop, in seconds.
 STOP_POLL_INTERVAL = 0.05
 
+#: How a handler gets its conversation: Chat Completions messages, or Responses API items.
+HandlerFormat = Literal["chat", "responses"]
+HANDLER_FORMATS: tuple[HandlerFormat, ...] = ("chat", "responses")
+
 #: Fields of earlier replies that providers refuse as input (DeepSeek: HTTP 400 on
 #: reasoning); ``usage`` is what gptchat shows under a reply, not part of a message,
-#: and so are the Responses API's kept items and incomplete marks (gptchat._responses).
-_NOT_INPUT = ("reasoning_content", "reasoning", "usage", "output_items", "incomplete_details")
+#: and so are the Responses API's kept items, citations and incomplete marks
+#: (gptchat._responses): openai's ChatCompletionAssistantMessageParam has none of them.
+_NOT_INPUT = (
+    "reasoning_content",
+    "reasoning",
+    "usage",
+    "output_items",
+    "annotations",
+    "incomplete_details",
+)
 
 
-def history(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The conversation as the handler gets it: earlier replies' reasoning and usage left
-    out, and gptchat's own parts (questions' ``ask``, ``actions``: :func:`model_input`)."""
+def history(messages: list[dict[str, Any]], format: HandlerFormat = "chat") -> list[dict[str, Any]]:  # noqa: A002
+    """The conversation as the handler gets it, in its ``format``.
+
+    Both start from :func:`model_input` (gptchat's own parts, questions' ``ask`` and
+    ``actions``, taken out). ``"chat"``: earlier replies' reasoning, usage and display
+    extras left out. ``"responses"``: the same messages as Responses API input items
+    (:func:`chat_to_responses_input`), reasoning items kept for the API given back.
+    """
     messages = model_input(messages)
+    if format == "responses":
+        items: list[dict[str, Any]] = chat_to_responses_input(messages)
+        return items
     return [
         {k: v for k, v in m.items() if k not in _NOT_INPUT}
         if any(k in m for k in _NOT_INPUT)
@@ -192,18 +213,24 @@ def send_result(run: Run, new_id: NewId, result: Any) -> None:
 
 
 def run_handler(
-    run: Run, handler: Callable[[Any], Any] | None, new_id: NewId, messages: list[dict[str, Any]]
+    run: Run,
+    handler: Callable[[Any], Any] | None,
+    new_id: NewId,
+    messages: list[dict[str, Any]],
+    format: HandlerFormat = "chat",  # noqa: A002
 ) -> None:
     """Answer ``messages`` with ``handler`` and finish ``run``: done, stopped or error.
 
-    An exception from the handler is logged with its traceback and ends the reply
-    as an error the user sees; it is not raised again. After a stop, it ends the
-    reply as stopped (closing the model's stream may make the SDK raise).
+    The handler gets the conversation in ``format`` (:func:`history`). An exception
+    from the handler (or from converting the conversation) is logged with its
+    traceback and ends the reply as an error the user sees; it is not raised again.
+    After a stop, it ends the reply as stopped (closing the model's stream may make
+    the SDK raise).
     """
     try:
         if handler is None:
             raise RuntimeError("no handler: decorate one with @app.handle_send_message")
-        consume(run, new_id, handler(history(messages)))
+        consume(run, new_id, handler(history(messages, format)))
         run.finish("stopped" if run.stop_requested() else "done")
     except StopGeneration:
         run.finish("stopped")

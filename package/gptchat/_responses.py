@@ -23,6 +23,11 @@ README of ``tests/fixtures/responses-streams`` has it in full):
 * Built-in tool calls (``web_search_call``, ``code_interpreter_call``, ...) and
   any item or event type not known here are kept, latest state winning, in the
   message's ``output_items`` list, as the API gave them: never an exception.
+  A finished ``reasoning`` item is kept there too, whole (``id``,
+  ``encrypted_content``): the browser shows its summary from
+  ``reasoning_content`` and skips the item, and
+  :func:`~gptchat._responses_input.chat_to_responses_input` gives it back to
+  the API in the next request, in its place before the message's text and calls.
 * ``function_call_output`` items become ``{"role": "tool", ...}`` messages.
 * ``response.failed`` and ``error`` raise :class:`~gptchat.errors.ResponseFailed`
   with the API's message; ``response.incomplete`` puts the response's
@@ -295,6 +300,20 @@ class ResponsesTranslator:
             self._send_text(item, key, index, full[len(sent) :])
         # else: the final text is not what was streamed; what was shown stays.
 
+    def _keep(self, item: _Item, plain: Mapping[str, Any]) -> None:
+        """Keep a finished reasoning item, as the API gave it, in ``output_items``.
+
+        The summary is shown as ``reasoning_content``; the item itself (its ``id``,
+        ``encrypted_content``) is what the API needs back in a later request, and
+        :func:`chat_to_responses_input` gives it back from there. Only a finished one:
+        the ``encrypted_content`` of an ``output_item.added`` may be incomplete.
+        """
+        message = item.message
+        if message.output_items.get(item.key) == plain:
+            return  # the terminal event repeats the items: send nothing twice
+        message.output_items[item.key] = copy.deepcopy(dict(plain))
+        self._emit(message, {"output_items": list(message.output_items.values())})
+
     def _show_output_item(self, item: _Item) -> None:
         message = item.message
         message.output_items[item.key] = copy.deepcopy(item.data)
@@ -311,21 +330,24 @@ class ResponsesTranslator:
 
     # -- items -----------------------------------------------------------------
 
-    def _item(self, output_index: int, plain: dict[str, Any]) -> None:
+    def _item(self, output_index: int, plain: dict[str, Any], done: bool = True) -> None:
         """Start the item at ``output_index`` if it is new, and bring it up to ``plain``.
 
-        An ``output_item.added`` brings what it has so far (mostly nothing), a
-        ``.done`` or a whole item the rest of what was not streamed."""
+        An ``output_item.added`` (``done`` False) brings what it has so far (mostly
+        nothing), a ``.done`` or a whole item the rest of what was not streamed."""
         item = self._items.get(output_index)
         kind = plain.get("type")
         if item is None or item.kind != kind:
             item = self._start(output_index, plain)
             if item is None:
                 return
-        self._complete(item, plain)
+        self._complete(item, plain, done)
 
-    def _start(self, output_index: int, plain: dict[str, Any]) -> _Item | None:
+    def _start(self, output_index: int, plain: dict[str, Any], given: bool = True) -> _Item | None:
+        """Start a message or item for ``plain``; ``given`` False when an event implies it."""
         kind = str(plain.get("type"))
+        if given:
+            _check(kind, plain, "item")
         key = ("item", plain.get("id") or output_index)
         if kind == "function_call_output":
             self._current = None
@@ -354,7 +376,7 @@ class ResponsesTranslator:
         self._items[output_index] = item
         return item
 
-    def _complete(self, item: _Item, plain: dict[str, Any]) -> None:
+    def _complete(self, item: _Item, plain: dict[str, Any], done: bool = True) -> None:
         if item.kind == "message":
             content = plain.get("content")
             if isinstance(content, str):
@@ -377,6 +399,8 @@ class ResponsesTranslator:
                 for index, part in enumerate(plain.get("content") or []):
                     if isinstance(part, Mapping):
                         self._sync_text(item, "reasoning_content", 1000 + index, part.get("text"))
+            if done:
+                self._keep(item, plain)
         elif item.kind == "function_call":
             self._sync_text(item, "arguments", 0, plain.get("arguments"))
         else:
@@ -389,7 +413,7 @@ class ResponsesTranslator:
         index = index if isinstance(index, int) else self._next_synthetic()
         item = self._items.get(index)
         if item is None:
-            started = self._start(index, {"type": kind, "id": plain.get("item_id")})
+            started = self._start(index, {"type": kind, "id": plain.get("item_id")}, given=False)
             assert started is not None
             item = started
         return item
@@ -482,9 +506,10 @@ class ResponsesTranslator:
         if kind in ("response.output_item.added", "response.output_item.done"):
             item = plain.get("item")
             if isinstance(item, dict) and isinstance(index, int):
-                if kind.endswith(".added"):
+                added = kind.endswith(".added")
+                if added:
                     self._items.pop(index, None)  # a new item, even at a reused index
-                self._item(index, item)
+                self._item(index, item, done=not added)
             return
         content_index = plain.get("content_index", 0)
         content_index = content_index if isinstance(content_index, int) else 0
@@ -584,13 +609,21 @@ _REQUIRED: dict[str, tuple[tuple[str, type], ...]] = {
 }
 
 
-def _check(kind: str, plain: Mapping[str, Any]) -> None:
-    for name, expected in _REQUIRED.get(kind, ()):
+#: What known output items must carry: without them a call could not be answered.
+_REQUIRED_ITEM: dict[str, tuple[tuple[str, type], ...]] = {
+    "function_call": (("call_id", str), ("name", str)),
+    "function_call_output": (("call_id", str),),
+}
+
+
+def _check(kind: str, plain: Mapping[str, Any], what: str = "event") -> None:
+    table = _REQUIRED_ITEM if what == "item" else _REQUIRED
+    for name, expected in table.get(kind, ()):
         value = plain.get(name)
         if not isinstance(value, expected) or isinstance(value, bool):
             got = "nothing" if value is None else f"a {type(value).__name__}"
             raise ValueError(
-                f"a malformed {kind} event: its {name!r} should be a {expected.__name__}, "
+                f"a malformed {kind} {what}: its {name!r} should be a {expected.__name__}, "
                 f"and it is {got}"
             )
 
@@ -652,8 +685,10 @@ def responses_to_chat(items: Any) -> list[dict[str, Any]]:
     ``function_call_output``), as SDK objects or dicts; a ``Response`` stands
     for its ``output``. The messages are what gptchat shows for them (see
     :mod:`gptchat._responses` for the mapping): reasoning summaries as
-    ``reasoning_content``, function calls as ``tool_calls``, tool outputs as
-    ``role: tool`` messages, built-in tool calls in ``output_items``.
+    ``reasoning_content`` (and the reasoning items themselves in
+    ``output_items``, to be given back), function calls as ``tool_calls``, tool
+    outputs as ``role: tool`` messages, built-in tool calls in ``output_items``.
+    :func:`chat_to_responses_input` turns them back into the same items.
 
     Example::
 
@@ -668,111 +703,6 @@ def responses_to_chat(items: Any) -> list[dict[str, Any]]:
     for item in items:
         updates += translator.feed(item)
     return _fold_updates(updates)
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, list):
-        return "".join(
-            str(p.get("text", "")) for p in content if isinstance(p, Mapping) and "text" in p
-        )
-    return "" if content is None else str(content)
-
-
-def _input_parts(content: Any) -> list[dict[str, Any]]:
-    if not isinstance(content, list):
-        return [{"type": "input_text", "text": _text_of(content)}]
-    parts: list[dict[str, Any]] = []
-    for part in content:
-        if not isinstance(part, Mapping):
-            raise TypeError(f"a content part is a {type(part).__name__}, not a dict")
-        kind = part.get("type")
-        if kind == "text":
-            parts.append({"type": "input_text", "text": str(part.get("text", ""))})
-        elif kind == "image_url":
-            image = part.get("image_url")
-            image = image if isinstance(image, Mapping) else {"url": image}
-            parts.append(
-                {
-                    "type": "input_image",
-                    "image_url": str(image.get("url", "")),
-                    "detail": str(image.get("detail") or "auto"),
-                }
-            )
-        elif kind == "file":
-            file = part.get("file")
-            file = file if isinstance(file, Mapping) else {}
-            converted = {"type": "input_file"}
-            converted.update(
-                {k: file[k] for k in ("filename", "file_data", "file_id") if k in file}
-            )
-            parts.append(converted)
-        elif kind in ("input_text", "input_image", "input_file"):
-            parts.append(dict(part))  # already Responses parts
-        else:
-            raise ValueError(
-                f"the Responses API takes no {kind!r} content parts in messages "
-                "(it takes text, images and files)"
-            )
-    return parts
-
-
-def chat_to_responses_input(messages: Iterable[Any]) -> list[Any]:
-    """Chat Completions messages as Responses API input items.
-
-    ``client.responses.create(input=...)`` takes the result unchanged: system,
-    developer and user messages with ``input_text``/``input_image``/``input_file``
-    parts; an assistant's text as an assistant message (string content, which
-    needs no output item id), its ``tool_calls`` as ``function_call`` items;
-    tool results as ``function_call_output`` items. Reasoning (which the API
-    only takes back as its own encrypted items) and gptchat's display extras
-    are left out.
-
-    The items are dicts, typed ``list[Any]`` so that they pass as openai's
-    ``ResponseInputParam`` without a cast.
-
-    :raises ValueError: for content the Responses API does not take (audio).
-
-    Example::
-
-        chat_to_responses_input([{"role": "user", "content": "Hi"}])
-        # [{'type': 'message', 'role': 'user',
-        #   'content': [{'type': 'input_text', 'text': 'Hi'}]}]
-    """
-    items: list[dict[str, Any]] = []
-    for message in messages:
-        plain = plain_of(message, "the message")
-        role = plain.get("role")
-        if role == "tool":
-            content = plain.get("content")
-            output: Any = content if isinstance(content, str) else _text_of(content)
-            items.append(
-                {
-                    "type": "function_call_output",
-                    "call_id": str(plain.get("tool_call_id", "")),
-                    "output": output,
-                }
-            )
-        elif role == "assistant":
-            text = _text_of(plain.get("content")) or str(plain.get("refusal") or "")
-            if text:
-                items.append({"type": "message", "role": "assistant", "content": text})
-            for call in plain.get("tool_calls") or []:
-                function = call.get("function") or {}
-                items.append(
-                    {
-                        "type": "function_call",
-                        "call_id": str(call.get("id", "")),
-                        "name": str(function.get("name", "")),
-                        "arguments": str(function.get("arguments") or ""),
-                    }
-                )
-        elif role in ("system", "developer", "user"):
-            items.append(
-                {"type": "message", "role": role, "content": _input_parts(plain.get("content"))}
-            )
-        else:
-            raise ValueError(f"a message has role {role!r}, which the Responses API does not take")
-    return items
 
 
 class OutputFolder:

@@ -22,7 +22,7 @@ from ._auth import LOCAL_USER, Auth, Guard
 from ._coerce import to_plain
 from ._export import FORMATS, render
 from ._forms import Form
-from ._handler_styles import run_handler
+from ._handler_styles import HANDLER_FORMATS, HandlerFormat, run_handler
 from ._openai_streams import is_async_iterable, relay_stream, stream_awaitable, update_responses
 from ._responses import kind_of
 from ._settings import Settings, StoreOption
@@ -149,32 +149,62 @@ class ChatApp:
         self._guard = Guard.from_settings(self._settings)
         self._config = Config()
         self._handler: SendMessageHandler | None = None
+        self._handler_format: HandlerFormat = "chat"
         self._feedback_handler: FeedbackHandler | None = None
-        self._action_handlers: dict[str, ActionHandler] = {}
+        self._action_handlers: dict[str, tuple[ActionHandler, HandlerFormat]] = {}
         self._server: Server | None = None
         self._server_lock = threading.Lock()
 
     # -- the handler -------------------------------------------------------------
 
-    def handle_send_message(self, handler: H) -> H:
+    @overload
+    def handle_send_message(self, handler: H, /, *, format: HandlerFormat = "chat") -> H: ...
+    @overload
+    def handle_send_message(
+        self, handler: None = None, /, *, format: HandlerFormat = "chat"
+    ) -> Callable[[H], H]: ...
+    def handle_send_message(
+        self,
+        handler: H | None = None,
+        /,
+        *,
+        format: HandlerFormat = "chat",  # noqa: A002
+    ) -> H | Callable[[H], H]:
         """Register the function that answers each message the user sends.
 
-        The handler gets the whole conversation as a list of OpenAI-format
-        message dicts (what ``openai`` accepts as ``messages``; earlier replies'
-        ``reasoning_content``/``reasoning`` are left out, as providers refuse them
-        as input) and answers in any of these styles:
+        The handler gets the whole conversation and answers in any of these styles:
 
         * call :meth:`update_message` (or :meth:`stream`) as it goes;
         * return a message, a list of messages, a string, or None;
-        * ``yield`` text, deltas, ``ChatCompletionChunk`` objects or messages: one
-          model stream becomes one message (a ``finish_reason`` ends it; a message
-          with a ``role`` starts a new one; ``(id, delta)`` pairs choose the id);
+        * ``yield`` text, deltas, ``ChatCompletionChunk`` objects, Responses API
+          events or messages: one model stream becomes one message (a
+          ``finish_reason`` ends it; a message with a ``role`` starts a new one;
+          ``(id, delta)`` pairs choose the id);
         * be ``async def`` (or an async generator), e.g. with ``openai.AsyncOpenAI``.
+
+        ``format`` says how it gets the conversation:
+
+        * ``"chat"`` (the default, and ``@app.handle_send_message`` without
+          parentheses): a list of OpenAI-format message dicts, what
+          ``client.chat.completions.create(messages=...)`` accepts; earlier
+          replies' ``reasoning_content``/``reasoning``, usage and display extras
+          are left out, as providers refuse them as input.
+        * ``"responses"``: a list of Responses API input items, what
+          ``client.responses.create(input=...)`` accepts unchanged
+          (:func:`gptchat.utils.chat_to_responses_input`): messages with
+          ``input_text``/``input_image``/``input_file`` parts, ``function_call``
+          and ``function_call_output`` items, and the reasoning items (with their
+          ``encrypted_content``) and built-in tool calls of earlier replies, where
+          the API needs them back, so a stateless agent (``store=False``,
+          ``include=["reasoning.encrypted_content"]``) keeps its reasoning across
+          turns. Audio parts are left out (logged): the Responses API takes none.
 
         Sync handlers run in a thread of their own; async ones on one event loop
         shared by all runs, in its own thread. The function is returned unchanged.
 
+        :param format: ``"chat"`` or ``"responses"``.
         :raises TypeError: if ``handler`` cannot be called with one argument.
+        :raises ValueError: for any other ``format``.
 
         Example::
 
@@ -182,20 +212,23 @@ class ChatApp:
             def on_message(messages):
                 yield from client.chat.completions.create(
                     model="gpt-4o-mini", messages=messages, stream=True)
+
+            @app.handle_send_message(format="responses")
+            def on_message(items):
+                app.stream(client.responses.create(
+                    model="gpt-5-mini", input=items, stream=True))
         """
-        if not callable(handler):
-            raise TypeError("handle_send_message() decorates a function")
-        try:
-            inspect.signature(handler).bind(["messages"])
-        except TypeError:
-            raise TypeError(
-                f"the handler {getattr(handler, '__name__', handler)!r} must take exactly one "
-                "positional argument, the list of messages: def handler(messages): ..."
-            ) from None
-        except ValueError:
-            pass  # no signature to inspect (some builtins): trust the caller
-        self._handler = handler
-        return handler
+        checked = _checked_format(format, "handle_send_message")
+
+        def register(function: H) -> H:
+            _check_handler(function, "handle_send_message", "the list of messages")
+            self._handler = function
+            self._handler_format = checked
+            return function
+
+        if handler is None:
+            return register
+        return register(handler)
 
     def update_message(
         self,
@@ -451,14 +484,23 @@ class ChatApp:
         self._feedback_handler = handler
         return handler
 
-    def handle_action(self, name: str) -> Callable[[A], A]:
+    def handle_action(
+        self,
+        name: str,
+        *,
+        format: HandlerFormat = "chat",  # noqa: A002
+    ) -> Callable[[A], A]:
         """Register the function that runs when a message's action ``name`` is clicked.
 
         The function gets an :class:`gptchat.ActionCall` and answers it as a send
         handler answers a message (``update_message``, return, yield, async): as
-        a reply of its own, after the conversation's last message.
+        a reply of its own, after the conversation's last message. Its
+        ``messages`` are in ``format``, as for :meth:`handle_send_message`
+        (``"responses"``: Responses API input items); ``message``, the one
+        clicked, stays a chat message (it carries the action's ``actions``).
 
-        :raises ValueError: for a name that is not 1 to 64 letters, digits or ``_.:-``.
+        :raises ValueError: for a name that is not 1 to 64 letters, digits or
+            ``_.:-``, or a ``format`` other than ``"chat"`` and ``"responses"``.
 
         Example::
 
@@ -477,11 +519,12 @@ class ChatApp:
             raise ValueError(
                 f"an action name is 1 to 64 letters, digits or _.:- characters, not {name!r:.40}"
             ) from None
+        checked = _checked_format(format, "handle_action")
 
         def register(handler: A) -> A:
             if not callable(handler):
                 raise TypeError("handle_action() decorates a function")
-            self._action_handlers[name] = handler
+            self._action_handlers[name] = (handler, checked)
             return handler
 
         return register
@@ -754,20 +797,20 @@ class ChatApp:
     def _execute(self, run: Run, messages: list[dict[str, Any]]) -> None:
         token = _current_run.set(run)
         try:
-            run_handler(run, self._handler, self.new_id, messages)
+            run_handler(run, self._handler, self.new_id, messages, self._handler_format)
         finally:
             _current_run.reset(token)
 
     def _execute_action(self, run: Run, call: ActionCall) -> None:
-        handler = self._action_handlers.get(call.name)
+        # The server asked has_action() first.
+        handler, format = self._action_handlers[call.name]  # noqa: A001
 
         def answer(messages: list[dict[str, Any]]) -> Any:
-            assert handler is not None  # the server asked has_action() first
             return handler(replace(call, messages=messages))
 
         token = _current_run.set(run)
         try:
-            run_handler(run, answer, self.new_id, call.messages)
+            run_handler(run, answer, self.new_id, call.messages, format)
         finally:
             _current_run.reset(token)
 
@@ -795,6 +838,29 @@ class _Hooks:
 
     def run_action(self, run: Run, call: ActionCall) -> None:
         self._app._execute_action(run, call)
+
+
+def _checked_format(format: object, where: str) -> HandlerFormat:  # noqa: A002
+    for known in HANDLER_FORMATS:
+        if format == known:
+            return known
+    raise ValueError(
+        f"{where}(format=...) takes {' or '.join(map(repr, HANDLER_FORMATS))}, not {format!r:.40}"
+    )
+
+
+def _check_handler(handler: object, where: str, argument: str) -> None:
+    if not callable(handler):
+        raise TypeError(f"{where}() decorates a function")
+    try:
+        inspect.signature(handler).bind(["messages"])
+    except TypeError:
+        raise TypeError(
+            f"the handler {getattr(handler, '__name__', handler)!r} must take exactly one "
+            f"positional argument, {argument}: def handler(messages): ..."
+        ) from None
+    except ValueError:
+        pass  # no signature to inspect (some builtins): trust the caller
 
 
 def _checked_timeout(timeout: float | None) -> float | None:

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ._merge import fold_choices
-from ._responses import chat_to_responses_input, concat_response_stream, responses_to_chat
+from ._responses import concat_response_stream, responses_to_chat
+from ._responses_input import chat_to_responses_input
 
 __all__ = [
     "chat_to_responses_input",

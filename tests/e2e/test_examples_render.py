@@ -16,7 +16,14 @@ from tests.fake_openai import FakeOpenAI
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # flask_embed mounts gptchat into another Flask app; the agents in the loop wait for
 # answers this test does not give. Their own tests cover them.
-SKIPPED = {"flask_embed", "agent_in_the_loop", "agent_in_the_loop_async"}
+SKIPPED = {
+    "flask_embed",
+    "agent_in_the_loop",
+    "agent_in_the_loop_async",
+    # On the Responses API: tests/e2e/test_responses_agent_render.py runs them.
+    "responses_agent",
+    "responses_agent_async",
+}
 NAMES = sorted(p.stem for p in EXAMPLES.glob("*.py") if p.stem not in SKIPPED)
 
 

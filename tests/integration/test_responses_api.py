@@ -13,12 +13,28 @@ from pydantic import ConfigDict, TypeAdapter
 
 from gptchat import ChatApp
 from gptchat.utils import chat_to_responses_input, concat_response_stream
-from tests.fake_responses import CITED, FAILURE, SOURCE, THOUGHT, FakeResponses, vector
+from tests.fake_responses import (
+    CITED,
+    FAILURE,
+    SOURCE,
+    THOUGHT,
+    FakeResponses,
+    reasoning,
+    vector,
+)
+from tests.openai_types import check_responses
 from tests.support import SocketClient, fold_messages, live_server, send
 
 RESPONSES_INPUT = TypeAdapter(ResponseInputParam, config=ConfigDict(extra="forbid"))
 USAGE = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
 ANSWER = "Hello! How can I help?"
+#: The "reasoning" reply: its summary shown, the reasoning item kept to be given back.
+REPLY = {
+    "role": "assistant",
+    "reasoning_content": "\n\n".join(THOUGHT),
+    "output_items": [reasoning(THOUGHT)],
+    "content": ANSWER,
+}
 
 
 @pytest.fixture(scope="module")
@@ -62,10 +78,7 @@ def test_app_stream_relays_a_responses_stream_and_returns_the_response(
 
     finished, messages = converse(chat)
     assert finished["status"] == "done", finished
-    thinking = "\n\n".join(THOUGHT)
-    assert messages == [
-        {"role": "assistant", "reasoning_content": thinking, "content": ANSWER, "usage": USAGE}
-    ]
+    assert messages == [{**REPLY, "usage": USAGE}]
     (response,) = returned
     assert type(response).__name__ == "Response"
     assert response.status == "completed" and response.output_text == ANSWER
@@ -192,8 +205,7 @@ def test_returning_a_response_shows_it(chat: ChatApp, client: OpenAI) -> None:
 
     finished, messages = converse(chat)
     assert finished["status"] == "done", finished
-    thinking = "\n\n".join(THOUGHT)
-    assert messages == [{"role": "assistant", "reasoning_content": thinking, "content": ANSWER}]
+    assert messages == [REPLY]
 
 
 def test_a_failed_response_ends_the_run_as_an_error_with_the_apis_message(
@@ -322,10 +334,7 @@ def test_update_message_with_each_event_shows_what_app_stream_shows(
 
     finished, messages = converse(chat)
     assert finished["status"] == "done", finished
-    thinking = "\n\n".join(THOUGHT)
-    assert messages == [
-        {"role": "assistant", "reasoning_content": thinking, "content": ANSWER, "usage": USAGE}
-    ]
+    assert messages == [{**REPLY, "usage": USAGE}]
 
 
 def test_the_next_turn_gets_no_display_extras_back(chat: ChatApp) -> None:
@@ -412,3 +421,220 @@ def test_app_stream_given_a_whole_response_says_what_to_do(chat: ChatApp, client
     finished, _ = converse(chat)
     assert finished["status"] == "error"
     assert "stream=True" in finished["error"] and "update_message(response)" in finished["error"]
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        (
+            {"type": "response.output_text.delta", "output_index": 0, "delta": 5},
+            "malformed response.output_text.delta event: its 'delta' should be a str, "
+            "and it is a int",
+        ),
+        (
+            {
+                "type": "response.output_item.added",
+                "output_index": 1,
+                "item": {"type": "function_call", "name": "get_weather", "arguments": ""},
+            },
+            "malformed function_call item: its 'call_id' should be a str, and it is nothing",
+        ),
+    ],
+)
+@pytest.mark.parametrize("style", ["stream", "yield", "update_message"])
+def test_a_malformed_event_ends_the_run_with_an_error_naming_its_field(
+    chat: ChatApp, bad: dict[str, Any], named: str, style: str
+) -> None:
+    events = vector("01_plain_text")["events"]
+    cut = next(n for n, e in enumerate(events) if e["type"] == "response.output_text.delta")
+    broken = [*events[: cut + 2], bad, *events[cut + 2 :]]
+
+    def streamed(messages: list[dict[str, Any]]) -> None:
+        chat.stream(iter(broken))
+
+    def yielded(messages: list[dict[str, Any]]) -> Iterator[Any]:
+        yield from broken
+
+    def updated(messages: list[dict[str, Any]]) -> None:
+        for event in broken:
+            chat.update_message(event)
+
+    chat.handle_send_message(
+        {"stream": streamed, "yield": yielded, "update_message": updated}[style]
+    )
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            send(sc, "hi", conversation_id="conv-resp-bad01")
+            finished = sc.wait_event("run_finished")
+            assert finished["status"] == "error"
+            assert named in finished["error"]
+            # What came before the bad event stays; the server answers the next message.
+            (shown,) = fold_messages(sc.named("message_delta")).values()
+            assert "**Hello** from the Responses API.".startswith(shown["content"])
+            assert shown["content"]
+            chat.handle_send_message(lambda messages: "still here")
+            sc.events.clear()
+            send(sc, "again", conversation_id="conv-resp-bad02")
+            assert sc.wait_event("run_finished")["status"] == "done"
+        finally:
+            sc.close()
+
+
+def test_an_unknown_event_type_never_ends_the_run_in_any_style(chat: ChatApp) -> None:
+    events = vector("07_unknown_event")["events"]
+    odd = {"type": "response.future_gadget.done", "gadget": {"nested": [1, 2]}}
+
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> Iterator[Any]:
+        yield odd
+        yield from events
+
+    finished, messages = converse(chat, conversation_id="conv-resp-odd01")
+    assert finished["status"] == "done", finished
+    kept = [i["type"] for m in messages for i in m.get("output_items", [])]
+    assert kept == ["response.future_gadget.done", "response.future_widget.delta"]
+    assert messages[-1]["content"] == "**Echo:** hi"
+
+
+HISTORY = [
+    {"id": "u0", "message": {"role": "user", "content": "hi"}},
+    {
+        "id": "a1",
+        "message": {
+            "role": "assistant",
+            "content": ANSWER,
+            "reasoning_content": "\n\n".join(THOUGHT),
+            "output_items": [{**reasoning(THOUGHT), "encrypted_content": "enc:rs_fake"}],
+            "actions": [{"name": "more", "label": "More"}],
+        },
+    },
+]
+#: The input items a responses-format handler gets for HISTORY and "more".
+ITEMS = [
+    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+    {**reasoning(THOUGHT), "encrypted_content": "enc:rs_fake"},
+    {"type": "message", "role": "assistant", "content": ANSWER},
+    {"type": "message", "role": "user", "content": [{"type": "input_text", "text": "more"}]},
+]
+
+
+def plain_style(chat: ChatApp, client: OpenAI, seen: list[Any]) -> Any:
+    def handler(items: list[dict[str, Any]]) -> Any:
+        seen.append(items)
+        return client.responses.create(model="text", input=items)
+
+    return handler
+
+
+def generator_style(chat: ChatApp, client: OpenAI, seen: list[Any]) -> Any:
+    def handler(items: list[dict[str, Any]]) -> Iterator[Any]:
+        seen.append(items)
+        yield from client.responses.create(model="text", input=items, stream=True)
+
+    return handler
+
+
+def async_style(chat: ChatApp, client: OpenAI, seen: list[Any]) -> Any:
+    aclient = AsyncOpenAI(base_url=str(client.base_url), api_key="x", max_retries=0)
+
+    async def handler(items: list[dict[str, Any]]) -> None:
+        seen.append(items)
+        await chat.stream(await aclient.responses.create(model="text", input=items, stream=True))
+
+    return handler
+
+
+def async_generator_style(chat: ChatApp, client: OpenAI, seen: list[Any]) -> Any:
+    aclient = AsyncOpenAI(base_url=str(client.base_url), api_key="x", max_retries=0)
+
+    async def handler(items: list[dict[str, Any]]) -> AsyncIterator[Any]:
+        seen.append(items)
+        async for event in await aclient.responses.create(model="text", input=items, stream=True):
+            yield event
+
+    return handler
+
+
+@pytest.mark.parametrize(
+    "style", [plain_style, generator_style, async_style, async_generator_style]
+)
+def test_a_responses_format_handler_gets_input_items_in_every_style(
+    chat: ChatApp, client: OpenAI, fake: FakeResponses, style: Any
+) -> None:
+    seen: list[Any] = []
+    returned = chat.handle_send_message(format="responses")(style(chat, client, seen))
+    assert callable(returned)
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            send(sc, "more", conversation_id="conv-resp-format", history=HISTORY)
+            finished = sc.wait_event("run_finished")
+        finally:
+            sc.close()
+    assert finished["status"] == "done", finished
+    assert seen == [ITEMS]
+    assert fake.requests[-1]["input"] == ITEMS  # passed to openai unchanged
+    check_responses(ITEMS)
+    (message,) = fold_messages(sc.named("message_delta")).values()
+    assert message["content"] == "**Hello** from the Responses API."
+
+
+def test_the_decorator_without_parentheses_still_gives_chat_messages(chat: ChatApp) -> None:
+    seen: list[Any] = []
+
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> None:
+        seen.append(messages)
+
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            send(sc, "more", conversation_id="conv-resp-chatfmt", history=HISTORY)
+            assert sc.wait_event("run_finished")["status"] == "done"
+        finally:
+            sc.close()
+    assert seen == [
+        [
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": ANSWER},
+            {"role": "user", "content": "more"},
+        ]
+    ]
+
+
+def test_an_unknown_format_is_refused_when_decorating() -> None:
+    chat = ChatApp()
+    with pytest.raises(ValueError, match=r"format=\.\.\.\) takes 'chat' or 'responses', not 'xml'"):
+        chat.handle_send_message(format="xml")  # type: ignore[call-overload]
+    with pytest.raises(ValueError, match="handle_action"):
+        chat.handle_action("more", format="completions")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="exactly one positional argument"):
+        chat.handle_send_message(format="responses")(lambda: None)  # type: ignore[arg-type]
+
+
+def test_an_action_handler_gets_the_format_it_asked_for(chat: ChatApp) -> None:
+    calls: list[Any] = []
+    chat.handle_send_message(lambda messages: None)
+
+    @chat.handle_action("more", format="responses")
+    def more(call: Any) -> str:
+        calls.append(call)
+        return "More."
+
+    with live_server(chat) as url:
+        sc = SocketClient(url)
+        try:
+            payload = {
+                "conversation_id": "conv-resp-action",
+                "message_id": "a1",
+                "name": "more",
+                "messages": HISTORY,
+            }
+            sc.emit("run_action", payload)
+            assert sc.wait_event("run_finished")["status"] == "done"
+        finally:
+            sc.close()
+    (call,) = calls
+    assert call.messages == ITEMS[:3]
+    assert call.message["actions"][0]["name"] == "more"  # the message clicked stays chat

@@ -161,3 +161,19 @@ def test_protocol_typescript_is_generated_from_python() -> None:
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_handler_format_is_a_keyword_with_chat_the_default() -> None:
+    for name in ("handle_send_message", "handle_action"):
+        parameter = inspect.signature(getattr(ChatApp, name)).parameters["format"]
+        assert parameter.kind is inspect.Parameter.KEYWORD_ONLY, name
+        assert parameter.default == "chat", name
+    chat = ChatApp()
+
+    def handler(messages: list[dict[str, object]]) -> None:
+        pass
+
+    assert chat.handle_send_message(handler) is handler
+    assert chat.handle_send_message(format="responses")(handler) is handler
+    with pytest.raises(ValueError, match="'chat' or 'responses'"):
+        chat.handle_send_message(format="Responses")  # type: ignore[call-overload]
