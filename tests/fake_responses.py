@@ -96,7 +96,10 @@ def web_search(query: str) -> dict[str, Any]:
 
 
 #: A 1x1 PNG, what the fake image generator draws (and its partial image).
-TINY_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+TINY_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+    "AAAABJRU5ErkJggg=="
+)
 CODE = "import math\nprint(math.sqrt(2))"
 LOGS = "1.4142135623730951\n"
 

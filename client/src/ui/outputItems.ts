@@ -114,7 +114,7 @@ function stateOf(status: unknown, settle: Settle, failed: boolean): [ItemState, 
   if (failed || status === "failed") return ["error", "Failed"];
   if (status === "completed") return ["done", "Completed"];
   if (status === "incomplete") return ["error", "Incomplete"];
-  if (typeof status !== "string") return ["done", "Done"];
+  if (typeof status !== "string") return ["done", "Completed"];
   if (settle === "cancelled") return ["cancelled", "Cancelled"];
   if (settle === "error") return ["error", "Did not finish"];
   return ["running", PHASES[status] ?? (status.replace(/_/g, " ") || "In progress")];
