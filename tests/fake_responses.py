@@ -10,7 +10,9 @@ The model name picks the scenario (:data:`SCENARIOS`): ``text``, ``reasoning``,
 ``function`` (calls ``get_weather``; after a ``function_call_output`` it answers
 ``The tool said: `<output>```), ``citation``, ``web_search``, ``failed``,
 ``incomplete``, ``unknown`` (an event type no SDK knows, mid-stream), ``encrypted``
-(reasoning with ``encrypted_content``, counted when it comes back); ``stall``
+(reasoning with ``encrypted_content``, counted when it comes back), the built-in
+tools ``code_interpreter``, ``image_generation``, ``file_search`` and ``mcp`` (a
+``mcp_list_tools`` then a ``mcp_call``), each followed by an answer; ``stall``
 goes silent after its first delta until the client hangs up. Any other name
 echoes the last user text.
 """
@@ -94,6 +96,89 @@ def web_search(query: str) -> dict[str, Any]:
     }
 
 
+#: A 1x1 PNG, what the fake image generator draws (and its partial image).
+TINY_PNG = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQ"
+    "AAAABJRU5ErkJggg=="
+)
+CODE = "import math\nprint(math.sqrt(2))"
+LOGS = "1.4142135623730951\n"
+
+
+def code_interpreter() -> dict[str, Any]:
+    return {
+        "id": "ci_fake",
+        "type": "code_interpreter_call",
+        "status": "completed",
+        "code": CODE,
+        "container_id": "cntr_fake",
+        "outputs": [{"type": "logs", "logs": LOGS}],
+    }
+
+
+def image_generation() -> dict[str, Any]:
+    return {
+        "id": "ig_fake",
+        "type": "image_generation_call",
+        "status": "completed",
+        "result": TINY_PNG,
+    }
+
+
+def file_search() -> dict[str, Any]:
+    result = {
+        "file_id": "file-fake",
+        "filename": "policy.pdf",
+        "score": 0.91,
+        "text": "Refunds are accepted within 30 days.",
+    }
+    return {
+        "id": "fs_fake",
+        "type": "file_search_call",
+        "status": "completed",
+        "queries": ["refund policy"],
+        "results": [result],
+    }
+
+
+def mcp_list_tools() -> dict[str, Any]:
+    tool = {"name": "ask_question", "description": "Ask about a repository.", "input_schema": {}}
+    return {
+        "id": "mcpl_fake",
+        "type": "mcp_list_tools",
+        "server_label": "deepwiki",
+        "tools": [tool],
+    }
+
+
+def mcp_call() -> dict[str, Any]:
+    return {
+        "id": "mcp_fake",
+        "type": "mcp_call",
+        "status": "completed",
+        "server_label": "deepwiki",
+        "name": "ask_question",
+        "arguments": json.dumps({"repo": "openai/openai-python"}),
+        "output": "It is the official Python library.",
+    }
+
+
+#: What a built-in tool item is when ``output_item.added`` announces it (before its events).
+def _started(item: dict[str, Any]) -> dict[str, Any]:
+    kind = item["type"]
+    if kind == "code_interpreter_call":
+        return {**item, "status": "in_progress", "code": "", "outputs": None}
+    if kind == "image_generation_call":
+        return {**item, "status": "in_progress", "result": None}
+    if kind == "file_search_call":
+        return {**item, "status": "in_progress", "queries": [], "results": None}
+    if kind == "mcp_list_tools":
+        return {**item, "tools": []}
+    if kind == "mcp_call":
+        return {**item, "status": "in_progress", "arguments": "", "output": None}
+    return item
+
+
 def _text_of(content: Any) -> str:
     if isinstance(content, list):
         return " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
@@ -143,6 +228,14 @@ def output_for(body: dict[str, Any]) -> dict[str, Any]:
         plan["output"] = [message(CITED, [annotation])]
     elif "web_search" in model:
         plan["output"] = [web_search("capital of France"), message(CITED)]
+    elif "code_interpreter" in model:
+        plan["output"] = [code_interpreter(), message("The square root of 2 is about 1.414.")]
+    elif "image_generation" in model:
+        plan["output"] = [image_generation(), message("Here is your image.")]
+    elif "file_search" in model:
+        plan["output"] = [file_search(), message("Refunds are accepted within 30 days.")]
+    elif "mcp" in model:
+        plan["output"] = [mcp_list_tools(), mcp_call(), message("It is the official library.")]
     elif "incomplete" in model:
         plan.update(status="incomplete", output=[message("The answer is cut")])
         plan["incomplete_details"] = {"reason": "max_output_tokens"}
@@ -239,6 +332,9 @@ def stream_events(model: str, plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield event("response.output_item.added", output_index=index, item=added)
             for phase in ("in_progress", "searching", "completed"):
                 yield event(f"response.web_search_call.{phase}", **ids)
+        elif kind in BUILTIN_EVENTS:
+            yield event("response.output_item.added", output_index=index, item=_started(item))
+            yield from builtin_events(item, ids, event)
         yield event("response.output_item.done", output_index=index, item=item)
     final = {**base_response(model, plan["status"]), "output": plan["output"]}
     if plan["status"] == "failed":
@@ -256,6 +352,54 @@ def stream_events(model: str, plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
             "total_tokens": 30,
         }
         yield event("response.completed", response=final)
+
+
+#: The built-in tool items whose progress events ``builtin_events`` streams.
+BUILTIN_EVENTS = frozenset(
+    {
+        "code_interpreter_call",
+        "image_generation_call",
+        "file_search_call",
+        "mcp_list_tools",
+        "mcp_call",
+    }
+)
+
+
+def builtin_events(
+    item: dict[str, Any], ids: dict[str, Any], event: Any
+) -> Iterator[dict[str, Any]]:
+    """A built-in tool call's events between its ``added`` and ``done``, as OpenAI sends them."""
+    kind = item["type"]
+    if kind == "code_interpreter_call":
+        yield event("response.code_interpreter_call.in_progress", **ids)
+        for piece in tokens(item["code"]):
+            yield event("response.code_interpreter_call_code.delta", **ids, delta=piece)
+        yield event("response.code_interpreter_call_code.done", **ids, code=item["code"])
+        yield event("response.code_interpreter_call.interpreting", **ids)
+        yield event("response.code_interpreter_call.completed", **ids)
+    elif kind == "image_generation_call":
+        yield event("response.image_generation_call.in_progress", **ids)
+        yield event("response.image_generation_call.generating", **ids)
+        yield event(
+            "response.image_generation_call.partial_image",
+            **ids,
+            partial_image_b64=item["result"],
+            partial_image_index=0,
+        )
+        yield event("response.image_generation_call.completed", **ids)
+    elif kind == "file_search_call":
+        for phase in ("in_progress", "searching", "completed"):
+            yield event(f"response.file_search_call.{phase}", **ids)
+    elif kind == "mcp_list_tools":
+        yield event("response.mcp_list_tools.in_progress", **ids)
+        yield event("response.mcp_list_tools.completed", **ids)
+    elif kind == "mcp_call":
+        yield event("response.mcp_call.in_progress", **ids)
+        for piece in tokens(item["arguments"]):
+            yield event("response.mcp_call_arguments.delta", **ids, delta=piece)
+        yield event("response.mcp_call_arguments.done", **ids, arguments=item["arguments"])
+        yield event("response.mcp_call.completed", **ids)
 
 
 def _hung_up(conn: socket.socket, within: float) -> bool:
@@ -441,6 +585,56 @@ VECTORS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
             }
         ],
     ),
+    "09_code_interpreter_call": (
+        "code_interpreter",
+        "A code_interpreter_call whose code streams (code deltas), then its logs, then the "
+        "answer: the call in output_items of the answer's message.",
+        [
+            {
+                "role": "assistant",
+                "output_items": [code_interpreter()],
+                "content": "The square root of 2 is about 1.414.",
+                "usage": USAGE,
+            }
+        ],
+    ),
+    "10_image_generation_call": (
+        "image_generation",
+        "An image_generation_call: a partial image (partial_image_b64), then the final "
+        "base64 result.",
+        [
+            {
+                "role": "assistant",
+                "output_items": [image_generation()],
+                "content": "Here is your image.",
+                "usage": USAGE,
+            }
+        ],
+    ),
+    "11_file_search_call": (
+        "file_search",
+        "A file_search_call (in_progress, searching, completed) with its queries and results.",
+        [
+            {
+                "role": "assistant",
+                "output_items": [file_search()],
+                "content": "Refunds are accepted within 30 days.",
+                "usage": USAGE,
+            }
+        ],
+    ),
+    "12_mcp_list_tools_and_call": (
+        "mcp",
+        "An mcp_list_tools item, then an mcp_call whose arguments stream, then the answer.",
+        [
+            {
+                "role": "assistant",
+                "output_items": [mcp_list_tools(), mcp_call()],
+                "content": "It is the official library.",
+                "usage": USAGE,
+            }
+        ],
+    ),
     "08_incomplete": (
         "incomplete",
         "response.incomplete: the message keeps the response's incomplete_details.",
@@ -455,15 +649,34 @@ VECTORS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
 }
 
 
+def translated(events: list[dict[str, Any]]) -> list[list[Any]]:
+    """The ``[message_id, delta]`` updates gptchat's translator makes of ``events``, ids
+    ``m1``, ``m2``, ...; for a failed stream, those sent before it failed."""
+    from gptchat._responses import ResponsesTranslator
+    from gptchat.errors import ResponseFailed
+
+    counter = iter(range(1, 1 << 30))
+    translator = ResponsesTranslator(lambda: f"m{next(counter)}")
+    updates: list[list[Any]] = []
+    try:
+        for event in events:
+            updates += [[message_id, delta] for message_id, delta in translator.feed(event)]
+    except ResponseFailed:
+        pass
+    return updates
+
+
 def vector(name: str) -> dict[str, Any]:
-    """The recorded vector ``name``: the events, the output and the messages expected."""
+    """The recorded vector ``name``: the events, the output, the updates and messages expected."""
     model, description, messages = VECTORS[name]
     plan = output_for({"model": model, "input": "hi"})
+    events = list(stream_events(model, plan))
     record: dict[str, Any] = {
         "name": name,
         "description": description,
-        "events": list(stream_events(model, plan)),
+        "events": events,
         "expected_output": plan["output"],
+        "expected_updates": translated(json.loads(json.dumps(events))),
         "expected_messages": messages,
     }
     if plan["status"] == "failed":

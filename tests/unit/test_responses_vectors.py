@@ -18,7 +18,7 @@ from gptchat._merge import finish_message, merge_delta
 from gptchat._responses import ResponsesTranslator
 from gptchat.errors import ResponseFailed
 from gptchat.utils import concat_response_stream, responses_to_chat
-from tests.fake_responses import VECTORS, vector
+from tests.fake_responses import VECTORS, translated, vector
 
 FOLDER = Path(__file__).parents[1] / "fixtures" / "responses-streams"
 NAMES = sorted(p.stem for p in FOLDER.glob("*.json"))
@@ -143,6 +143,19 @@ def test_the_translator_gives_the_expected_messages(name: str) -> None:
             continue
         messages, _ = translate(events)
         assert messages == data["expected_messages"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_recorded_updates_are_the_translators_and_fold_into_the_messages(name: str) -> None:
+    """``expected_updates`` is what the browser's suite folds (responsesVectors.test.ts)."""
+    data = load(name)
+    for events in (data["events"], sdk_events(data["events"])):
+        assert json.loads(json.dumps(translated(events))) == data["expected_updates"]
+    accs: dict[str, dict[str, Any]] = {}
+    for message_id, delta in data["expected_updates"]:
+        merge_delta(accs.setdefault(message_id, {}), delta)
+    assert [finish_message(a) for a in accs.values()] == data["expected_messages"]
+    assert [m for m, _ in data["expected_updates"]][:1] in ([], ["m1"])
 
 
 def test_text_arguments_and_reasoning_arrive_in_pieces() -> None:
