@@ -40,6 +40,7 @@ ALIASES: dict[str, object] = {
     "AskStatus": protocol.AskStatus,
     "Rating": protocol.Rating,
     "FieldType": protocol.FieldType,
+    "AttachmentKind": protocol.AttachmentKind,
 }
 
 
@@ -112,6 +113,14 @@ def generate() -> str:
         "export const IMAGE_DATA_TYPES = ["
         + ", ".join(f'"{t}"' for t in protocol.IMAGE_DATA_TYPES)
         + "] as const;",
+        "",
+        "/** File types a file part's data: URL may carry (text/*: any text but HTML, XML). */",
+        "export const FILE_DATA_TYPES = ["
+        + ", ".join(f'"{t}"' for t in protocol.FILE_DATA_TYPES)
+        + "] as const;",
+        "",
+        "/** The formats of an input_audio part, and the media type of each. */",
+        f"export const AUDIO_FORMATS = {json.dumps(protocol.AUDIO_FORMATS)} as const;",
         "",
         "/** gptchat's own keys of a message: shown here, never handed to a model. */",
         "export const UI_MESSAGE_KEYS = ["

@@ -36,19 +36,26 @@ export const PROTOCOL_VERSION = 3;
 /** Image types a data: URL in a user message may carry; the server refuses others. */
 export const IMAGE_DATA_TYPES = ["image/png", "image/jpeg", "image/gif", "image/webp"] as const;
 
+/** File types a file part's data: URL may carry (text/*: any text but HTML, XML). */
+export const FILE_DATA_TYPES = ["application/pdf", "application/json", "text/*"] as const;
+
+/** The formats of an input_audio part, and the media type of each. */
+export const AUDIO_FORMATS = {"wav": "audio/wav", "mp3": "audio/mpeg"} as const;
+
 /** gptchat's own keys of a message: shown here, never handed to a model. */
 export const UI_MESSAGE_KEYS = ["ask", "actions"] as const;
 
 export type Role = "system" | "developer" | "user" | "assistant" | "tool" | "function";
 export type RunStatus = "running" | "done" | "stopped" | "error";
 export type ErrorCode = "invalid_payload" | "unknown_event" | "busy" | "not_found" | "limit" | "outdated" | "store";
-export type ContentPart = TextPart | ImagePart | RefusalPart | OtherPart;
+export type ContentPart = TextPart | ImagePart | RefusalPart | FilePart | AudioPart | OtherPart;
 export type HistoryMode = "browser" | "server";
 export type StoredStatus = "done" | "incomplete" | "stopped" | "error";
 export type AskKind = "text" | "choices" | "form" | "approve";
 export type AskStatus = "pending" | "answered" | "cancelled" | "expired";
 export type Rating = "up" | "down";
 export type FieldType = "text" | "number" | "integer" | "select" | "checkbox";
+export type AttachmentKind = "image" | "file" | "audio";
 
 /** A function call: a name and its JSON arguments as text. */
 export interface FunctionCall {
@@ -83,13 +90,38 @@ export interface ImagePart {
   image_url: ImageURL;
 }
 
+/** The file of a ``file`` content part: its data (a base64 ``data:`` URL) or an id. */
+export interface FileData {
+  filename?: string | null;
+  file_data?: string | null;
+  file_id?: string | null;
+}
+
+/** A file content part: ``{"type": "file", "file": {"filename", "file_data"}}``. */
+export interface FilePart {
+  type: "file";
+  file: FileData;
+}
+
+/** The audio of an ``input_audio`` part: base64 data (not a data: URL) and its format. */
+export interface InputAudio {
+  data: string;
+  format: "wav" | "mp3";
+}
+
+/** An audio content part, in a user message: WAV or MP3, as base64. */
+export interface AudioPart {
+  type: "input_audio";
+  input_audio: InputAudio;
+}
+
 /** A refusal content part, in an assistant message. */
 export interface RefusalPart {
   type: "refusal";
   refusal: string;
 }
 
-/** Any other content part (``input_audio``, ``file``, ...), kept as it is. */
+/** Any other content part (``input_text``, a provider's own, ...), kept as it is. */
 export interface OtherPart {
   type: string;
   [key: string]: unknown;
@@ -257,6 +289,19 @@ export interface FunctionDisplay {
   result_language?: string | null;
 }
 
+/** What the composer takes of one kind of attachment, and the server lets through. */
+export interface AttachmentRule {
+  max_bytes: number;
+  types?: string[] | null;
+}
+
+/** The kinds of attachment allowed, each with its rule; None: that kind is off. */
+export interface Attachments {
+  image?: AttachmentRule | null;
+  file?: AttachmentRule | null;
+  audio?: AttachmentRule | null;
+}
+
 /** The browser's configuration, sent on connect. */
 export interface UIConfig {
   title: string;
@@ -266,6 +311,7 @@ export interface UIConfig {
   favicon: string | null;
   starter_prompts: string[];
   allow_upload: boolean;
+  attachments: Attachments;
   show_usage: boolean;
   max_message_bytes: number;
   image_hosts: string[];
@@ -409,6 +455,17 @@ export const DEFAULT_CONFIG: UIConfig = {
   "favicon": null,
   "starter_prompts": [],
   "allow_upload": true,
+  "attachments": {
+    "image": {
+      "max_bytes": 5242880,
+      "types": null
+    },
+    "file": {
+      "max_bytes": 5242880,
+      "types": null
+    },
+    "audio": null
+  },
   "show_usage": false,
   "max_message_bytes": 8388608,
   "image_hosts": [],

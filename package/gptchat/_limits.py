@@ -17,7 +17,18 @@ import time
 from typing import Any, Final
 
 from ._settings import Settings
-from .protocol import ClientEvent
+from .protocol import (
+    AUDIO_FORMATS,
+    FILE_DATA_TYPES,
+    IMAGE_DATA_TYPES,
+    AttachmentRule,
+    Attachments,
+    ClientEvent,
+    base64_size,
+    data_url_type,
+    file_type_allowed,
+    media_type_matches,
+)
 
 #: The event name a payload nested too deeply to decode is replaced with.
 TOO_DEEP_EVENT: Final = "gptchat:too_deep"
@@ -66,6 +77,98 @@ def check_payload(event: str, data: Any, limits: Settings) -> str | None:
                 f"{event}: message too large ({size:,} bytes; "
                 f"limit {limits.max_message_bytes:,} bytes)"
             )
+    return None
+
+
+_KIND_NAMES = {"image": "images", "file": "files", "audio": "audio"}
+_KIND_TYPES = {
+    "image": IMAGE_DATA_TYPES,
+    "file": FILE_DATA_TYPES,
+    "audio": tuple(AUDIO_FORMATS.values()),
+}
+
+
+def _attached(part: Any) -> tuple[str, str, str, str] | None:
+    """An attached part's kind, where its data is, its media type and its base64 data.
+
+    None for a part that carries no data of the user's (text, an http image, a file
+    named by ``file_id``) or is malformed (pydantic says how, after this check).
+    """
+    if not isinstance(part, dict):
+        return None
+    kind = part.get("type")
+    if kind == "image_url" and isinstance(part.get("image_url"), dict):
+        url = part["image_url"].get("url")
+        media_type = data_url_type(url) if isinstance(url, str) else None
+        if media_type is not None:
+            return "image", "image_url.url", media_type, url.partition(",")[2]
+    elif kind == "file" and isinstance(part.get("file"), dict):
+        url = part["file"].get("file_data")
+        media_type = data_url_type(url) if isinstance(url, str) else None
+        if media_type is not None:
+            return "file", "file.file_data", media_type, url.partition(",")[2]
+    elif kind == "input_audio" and isinstance(part.get("input_audio"), dict):
+        audio = part["input_audio"]
+        media_type = AUDIO_FORMATS.get(str(audio.get("format")), "")
+        if isinstance(audio.get("data"), str) and media_type:
+            return "audio", "input_audio.data", media_type, audio["data"]
+    return None
+
+
+def _refusal(kind: str, media_type: str, data: str, rule: AttachmentRule | None) -> str | None:
+    name = _KIND_NAMES[kind]
+    carried = file_type_allowed if kind == "file" else _KIND_TYPES[kind].__contains__
+    if not carried(media_type):
+        return None  # a type no such part may carry: validation refuses it, saying so
+    if rule is None:
+        return f"{name} cannot be attached here"
+    types = rule.types if rule.types is not None else _KIND_TYPES[kind]
+    if not media_type_matches(media_type, types):
+        return (
+            f"{name} of type {media_type[:64]!r} are not accepted here "
+            f"(accepted: {', '.join(types)})"
+        )
+    size = base64_size(data)
+    if size > rule.max_bytes:
+        return f"too large ({size:,} bytes; {name} may be up to {rule.max_bytes:,} bytes)"
+    return None
+
+
+def check_attachments(event: str, data: Any, rules: Attachments) -> str | None:
+    """The attachment of a user message in ``data`` that ``rules`` refuse, described, or None.
+
+    Each image (a ``data:`` URL), file and audio part of a user message must be of a
+    kind that is on, of a type it takes and within its size. Checked before the
+    event is handled, so a refused message is neither answered nor kept.
+
+    Example::
+
+        check_attachments("send_message", payload, attachment_rules(config))
+        # 'send_message: messages.0.message.content.1.file.file_data: too large (...)'
+    """
+    if event not in _MESSAGE_EVENTS or not isinstance(data, dict):
+        return None
+    messages = data.get("messages")
+    if not isinstance(messages, list):
+        return None
+    for i, entry in enumerate(messages):
+        if not isinstance(entry, dict):
+            continue
+        # send_message and run_action wrap each message with its id; an import does not.
+        wrapped = isinstance(entry.get("message"), dict)
+        message = entry["message"] if wrapped else entry
+        content = message.get("content")
+        if message.get("role") != "user" or not isinstance(content, list):
+            continue
+        for j, part in enumerate(content):
+            found = _attached(part)
+            if found is None:
+                continue
+            kind, field, media_type, b64 = found
+            problem = _refusal(kind, media_type, b64, getattr(rules, kind))
+            if problem is not None:
+                where = f"messages.{i}{'.message' if wrapped else ''}.content.{j}.{field}"
+                return f"{event}: {where}: {problem}"
     return None
 
 

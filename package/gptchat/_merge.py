@@ -1,12 +1,17 @@
 """Folding OpenAI stream deltas into messages: the merge rules, pure and in place.
 
 The rules are those of ``tests/fixtures/openai-streams/README.md`` (openai-python's
-stream accumulator, with its four deliberate deviations); the browser's
+stream accumulator, with its four deliberate deviations), and one for ``audio``,
+which the SDK's accumulator would corrupt: its ``transcript`` concatenates, its
+``data`` (base64 pieces of audio, each encoded on its own) joins as bytes, and
+its other keys take the latest value (``tests/fixtures/merge-audio.json``); the browser's
 ``client/src/core/merge.ts`` implements the same ones, and both run the same vectors.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
@@ -128,6 +133,55 @@ def _merge_tool_calls(acc: dict[str, Any], entries: list[Any]) -> None:
             _merge_function(call.setdefault("function", {}), function, restate=True)
 
 
+def _is_clean_base64(text: str) -> bool:
+    return len(text) % 4 == 0 and not text.endswith("=")
+
+
+def append_base64(current: str, fragment: str) -> str:
+    """``current`` and ``fragment``, two base64 texts, as the base64 of their bytes joined.
+
+    Streamed audio comes as base64 pieces each encoded on its own: a piece padded
+    with ``=`` cannot be followed as text. Only the last quantum of ``current`` (4
+    characters) is decoded again, so a stream of n pieces costs O(n). Text that is not
+    base64 is appended as it is, so nothing is lost.
+
+    Example::
+
+        append_base64("QQ==", "Qg==")  # "QUI=": the bytes b"A" + b"B"
+    """
+    if _is_clean_base64(current) and _is_clean_base64(fragment):
+        return current + fragment
+    cut = len(current) - (len(current) % 4 or 4) if current else 0
+    head, tail = current[:cut], current[cut:]
+    try:
+        joined = base64.b64decode(_padded(tail), validate=True) + base64.b64decode(
+            _padded(fragment), validate=True
+        )
+    except (binascii.Error, ValueError):
+        return current + fragment
+    return head + base64.b64encode(joined).decode("ascii")
+
+
+def _padded(text: str) -> str:
+    return text + "=" * (-len(text) % 4)
+
+
+def _merge_audio(acc: dict[str, Any], delta: Mapping[str, Any]) -> None:
+    # An assistant message's audio, streamed: the transcript is text (rule 3), the data
+    # base64 pieces joined as bytes (append_base64); id, expires_at and format: the
+    # latest non-null value (restated on each chunk by some servers).
+    for key, value in delta.items():
+        if value is None:
+            continue
+        if key == "data" and isinstance(value, str):
+            current = acc.get("data")
+            acc["data"] = append_base64(current, value) if isinstance(current, str) else value
+        elif key == "transcript" and isinstance(value, str):
+            _append_text(acc, key, value)
+        else:
+            acc[key] = copy.deepcopy(value)
+
+
 def merge_delta(acc: dict[str, Any], delta: Mapping[str, Any]) -> None:
     """Apply one delta (or a whole message) to ``acc`` in place.
 
@@ -146,6 +200,8 @@ def merge_delta(acc: dict[str, Any], delta: Mapping[str, Any]) -> None:
         elif key == "function_call":
             if isinstance(value, Mapping):
                 _merge_function(acc.setdefault("function_call", {}), value, restate=False)
+        elif key == "audio" and isinstance(value, Mapping):
+            _merge_audio(acc.setdefault("audio", {}), value)
         elif isinstance(value, str) and key not in _REPLACE:
             _append_text(acc, key, value)
         else:

@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from typing import Annotated, Any, Final, Literal
 from urllib.parse import urlsplit
 
@@ -57,6 +58,7 @@ from pydantic import (
     Tag,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 #: Bumped whenever an event or payload changes in a way an older tab would misread.
@@ -209,6 +211,78 @@ class ImageURL(_Model):
         return check_image_url(url)
 
 
+#: The file types a ``file`` part's ``data:`` URL may carry (``text/*``: any text type).
+#: Not the types a browser runs as a page once opened on its own (HTML, XML, SVG): the
+#: composer sends such source files as ``text/plain``.
+FILE_DATA_TYPES: Final = ("application/pdf", "application/json", "text/*")
+_DOCUMENT_TYPES = frozenset(
+    {"text/html", "text/xml", "text/xsl", "application/xhtml+xml", "image/svg+xml"}
+)
+#: The formats of an ``input_audio`` part (what the Chat Completions API takes), and the
+#: media type each is as a file.
+AUDIO_FORMATS: Final = {"wav": "audio/wav", "mp3": "audio/mpeg"}
+
+
+def media_type_matches(media_type: str, patterns: Iterable[str]) -> bool:
+    """Whether ``media_type`` is one of ``patterns`` (``text/*`` takes any text type).
+
+    Example::
+
+        media_type_matches("text/csv", ["application/pdf", "text/*"])  # True
+    """
+    kind = media_type.lower()
+    major = kind.split("/", 1)[0]
+    return any(p in (kind, "*/*") or p == f"{major}/*" for p in patterns)
+
+
+def file_type_allowed(media_type: str) -> bool:
+    """Whether a ``file`` part may carry ``media_type`` (see :data:`FILE_DATA_TYPES`)."""
+    return media_type.lower() not in _DOCUMENT_TYPES and media_type_matches(
+        media_type, FILE_DATA_TYPES
+    )
+
+
+def base64_size(data: str) -> int:
+    """How many bytes the base64 text ``data`` decodes to, without decoding it."""
+    padding = len(data) - len(data.rstrip("="))
+    return len(data) * 3 // 4 - padding
+
+
+def data_url_type(url: str) -> str | None:
+    """The media type of a ``data:`` URL (``data:text/csv;base64,...``: ``text/csv``)."""
+    if url[:5].lower() != "data:":
+        return None
+    return url[5:].split(",", 1)[0].split(";", 1)[0].strip().lower()
+
+
+def check_file_data(url: str) -> str:
+    """``url`` if it is a base64 ``data:`` URL of a file type allowed.
+
+    Parameters such as ``;charset=utf-8`` may come before ``;base64``.
+
+    :raises ValueError: saying why not.
+
+    Example::
+
+        check_file_data("data:application/pdf;base64,JVBERi0xLjQK")
+    """
+    if _UNSAFE_URL_CHARS.search(url):
+        raise ValueError("file data may not contain spaces or control characters")
+    if url[:5].lower() != "data:":
+        raise ValueError("file data must be a data: URL (data:<type>;base64,<base64 data>)")
+    header, comma, data = url[5:].partition(",")
+    media_type, *params = header.split(";")
+    if not file_type_allowed(media_type):
+        allowed = ", ".join(FILE_DATA_TYPES)
+        raise ValueError(
+            f"file of type {media_type[:64]!r} is not allowed (allowed: {allowed}; "
+            "not HTML, XML or SVG)"
+        )
+    if not comma or not params or params[-1].lower() != "base64" or not _BASE64_RE.fullmatch(data):
+        raise ValueError(f"file data is not data:{media_type.lower()};base64,<base64 data>")
+    return url
+
+
 class TextPart(_Model):
     """A text content part."""
 
@@ -223,6 +297,58 @@ class ImagePart(_Model):
     image_url: ImageURL
 
 
+class FileData(_Model):
+    """The file of a ``file`` content part: its data (a base64 ``data:`` URL) or an id.
+
+    A browser sends ``filename`` and ``file_data``; a handler's own messages may name
+    a file uploaded to the provider by ``file_id``. ``file_data`` is checked by
+    :func:`check_file_data`.
+    """
+
+    filename: str | None = Field(default=None, max_length=255)
+    file_data: str | None = None
+    file_id: str | None = None
+
+    @field_validator("file_data")
+    @classmethod
+    def _data_url(cls, url: str | None) -> str | None:
+        return None if url is None else check_file_data(url)
+
+    @model_validator(mode="after")
+    def _something(self) -> FileData:
+        if self.file_data is None and self.file_id is None:
+            raise ValueError("a file needs file_data (a data: URL) or a file_id")
+        return self
+
+
+class FilePart(_Model):
+    """A file content part: ``{"type": "file", "file": {"filename", "file_data"}}``."""
+
+    type: Literal["file"]
+    file: FileData
+
+
+class InputAudio(_Model):
+    """The audio of an ``input_audio`` part: base64 data (not a data: URL) and its format."""
+
+    data: Annotated[str, StringConstraints(min_length=1)]
+    format: Literal["wav", "mp3"]
+
+    @field_validator("data")
+    @classmethod
+    def _base64(cls, data: str) -> str:
+        if not _BASE64_RE.fullmatch(data) or len(data) % 4:
+            raise ValueError("audio data must be base64 (not a data: URL)")
+        return data
+
+
+class AudioPart(_Model):
+    """An audio content part, in a user message: WAV or MP3, as base64."""
+
+    type: Literal["input_audio"]
+    input_audio: InputAudio
+
+
 class RefusalPart(_Model):
     """A refusal content part, in an assistant message."""
 
@@ -231,12 +357,12 @@ class RefusalPart(_Model):
 
 
 class OtherPart(_OpenModel):
-    """Any other content part (``input_audio``, ``file``, ...), kept as it is."""
+    """Any other content part (``input_text``, a provider's own, ...), kept as it is."""
 
     type: str
 
 
-_KNOWN_PARTS = frozenset({"text", "image_url", "refusal"})
+_KNOWN_PARTS = frozenset({"text", "image_url", "refusal", "file", "input_audio"})
 
 
 def _part_kind(part: Any) -> str:
@@ -250,6 +376,8 @@ ContentPart = Annotated[
     Annotated[TextPart, Tag("text")]
     | Annotated[ImagePart, Tag("image_url")]
     | Annotated[RefusalPart, Tag("refusal")]
+    | Annotated[FilePart, Tag("file")]
+    | Annotated[AudioPart, Tag("input_audio")]
     | Annotated[OtherPart, Tag("other")],
     Discriminator(_part_kind),
 ]
@@ -505,6 +633,30 @@ class FunctionDisplay(_Model):
     result_language: str | None = None
 
 
+#: The kinds of attachment a user may add: images, files (PDF, text) and audio.
+AttachmentKind = Literal["image", "file", "audio"]
+
+
+class AttachmentRule(_Model):
+    """What the composer takes of one kind of attachment, and the server lets through.
+
+    ``max_bytes`` is the size of the file itself (its base64 is a third larger);
+    ``types`` the media types taken (``text/*`` for any text), None: every type
+    the kind may carry (:data:`IMAGE_DATA_TYPES`, :data:`FILE_DATA_TYPES`, WAV and MP3).
+    """
+
+    max_bytes: int = Field(gt=0)
+    types: list[str] | None = None
+
+
+class Attachments(_Model):
+    """The kinds of attachment allowed, each with its rule; None: that kind is off."""
+
+    image: AttachmentRule | None = AttachmentRule(max_bytes=5 * 1024 * 1024)
+    file: AttachmentRule | None = AttachmentRule(max_bytes=5 * 1024 * 1024)
+    audio: AttachmentRule | None = None
+
+
 class UIConfig(_Model):
     """The browser's configuration, sent on connect."""
 
@@ -515,6 +667,8 @@ class UIConfig(_Model):
     favicon: str | None
     starter_prompts: list[str]
     allow_upload: bool
+    #: What may be attached (all None when ``allow_upload`` is off).
+    attachments: Attachments
     show_usage: bool
     max_message_bytes: int
     image_hosts: list[str]

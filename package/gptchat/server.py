@@ -37,11 +37,19 @@ from ._limits import (
     TRANSPORT_LIMIT_EVENT,
     GuardedJSON,
     RateLimiter,
+    check_attachments,
     check_payload,
     describe_transport_limit,
 )
 from ._settings import Settings
-from .config import FAVICON_URL, LOGO_URL, Config, asset_url, to_ui_config
+from .config import (
+    FAVICON_URL,
+    LOGO_URL,
+    Config,
+    asset_url,
+    attachment_rules,
+    to_ui_config,
+)
 from .emitter import Emitter
 from .interaction import ActionCall, Feedback
 from .protocol import (
@@ -101,11 +109,13 @@ _OUTDATED = "This page is out of date: reload it."
 
 # Remote images: the renderer shows a placeholder until the reader clicks (or the host is
 # allowlisted in set_config), and configured logos may be URLs; so img-src allows http(s).
+# Audio players play blob: URLs the page makes from a message's own audio data.
 _SECURITY_HEADERS = {
     "Content-Security-Policy": (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
         "img-src 'self' data: blob: http: https:; font-src 'self' data:; connect-src 'self'; "
-        "frame-src 'self' blob:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-src 'self' blob:; media-src 'self' blob:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; "
         "frame-ancestors 'none'"
     ),
     "X-Content-Type-Options": "nosniff",
@@ -373,7 +383,9 @@ class Server:
                     "per connection); some were ignored",
                 )
             return False
-        problem = check_payload(event, data, self.settings)
+        problem = check_payload(event, data, self.settings) or check_attachments(
+            event, data, attachment_rules(self._get_config())
+        )
         if problem is not None:
             cid = data.get("conversation_id") if isinstance(data, dict) else None
             self.emitter.error(sid, "limit", problem, cid if isinstance(cid, str) else None)
