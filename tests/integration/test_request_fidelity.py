@@ -35,7 +35,13 @@ EVERY_SHAPE: list[dict[str, Any]] = [
         "content": [
             {"type": "text", "text": "What is in these?"},
             {"type": "image_url", "image_url": {"url": PIXEL, "detail": "low"}},
-            {"type": "file", "file": {"filename": "a.pdf", "file_data": "data:x;base64,JV"}},
+            {
+                "type": "file",
+                "file": {
+                    "filename": "a.pdf",
+                    "file_data": "data:application/pdf;base64,JVBERi0xLjQK",
+                },
+            },
             {"type": "input_audio", "input_audio": {"data": "UklG", "format": "wav"}},
         ],
     },
@@ -83,6 +89,7 @@ def converse(
     chat: ChatApp, history: list[dict[str, Any]], text: str, conversation_id: str
 ) -> list[dict[str, Any]]:
     """Send ``text`` after ``history``; the reply's messages as the tab folds them."""
+    chat.set_config({"attachments": {"audio": {"max_bytes": 1 << 20}}})  # off by default
     with live_server(chat) as url:
         sc = SocketClient(url)
         try:
