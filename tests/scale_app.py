@@ -12,6 +12,8 @@ The text is the same whichever process runs it: a test compares it with :func:`e
 from __future__ import annotations
 
 import argparse
+import faulthandler
+import signal
 import sys
 import time
 from pathlib import Path
@@ -63,6 +65,7 @@ def main() -> None:
     parser.add_argument("--store", default=None)
     parser.add_argument("--max-connections", type=int, default=200)
     args = parser.parse_args()
+    faulthandler.register(signal.SIGUSR1)  # a hung process tells where (kill -USR1)
     app = build(args.redis, args.store, max_connections=args.max_connections)
     app.run_app(port=0)
 
