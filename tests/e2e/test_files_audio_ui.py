@@ -72,6 +72,10 @@ def test_a_file_attached_and_sent_shows_as_a_chip_and_the_handler_reads_it(
     expect(reply).to_contain_text("Received report.pdf (application/pdf")
     expect(reply).to_contain_text("Echo: What should I buy?")
     chat_page.screenshot("files-sent-and-read")
+    chat_page.phone()
+    expect(sent.get_by_test_id("file-chip").nth(1)).to_be_in_viewport()
+    assert chat_page.cut_off()["cut"] == []  # the chips wrap in a phone's bubble
+    chat_page.screenshot("files-sent-phone")
     (request,) = fake_openai.requests
     text, note, pdf = request["messages"][-1]["content"]
     assert text == {"type": "text", "text": "What should I buy?"}
