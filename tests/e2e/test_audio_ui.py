@@ -11,12 +11,14 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from openai import OpenAI
 from playwright.sync_api import Browser, Page, expect
 
 from gptchat import ChatApp
 from tests.e2e.chat_page import ChatPage
 from tests.e2e.chromium import ARGS, CHROMIUM
 from tests.e2e.conftest import SCREENSHOTS
+from tests.fake_openai import TONE, FakeOpenAI
 
 BLOB = re.compile(r"^blob:")
 AUDIO_ON = {"attachments": {"audio": {"max_bytes": 1024 * 1024}}}
@@ -129,3 +131,32 @@ def test_a_reply_with_audio_plays_in_the_message_with_its_transcript(
     ).json_value()
     assert abs(duration - 1.0) < 0.05
     chat_page.screenshot("audio-reply")
+
+
+def test_a_spoken_reply_from_the_openai_client_plays(
+    chat: ChatApp, chat_page: ChatPage, fake_openai: FakeOpenAI
+) -> None:
+    client = OpenAI(base_url=fake_openai.base_url, api_key="x", max_retries=0)
+
+    @chat.handle_send_message
+    def handler(messages: list[dict[str, Any]]) -> None:
+        chat.stream(
+            client.chat.completions.create(
+                model="gpt-4o-audio-preview",
+                modalities=["text", "audio"],
+                audio={"voice": "alloy", "format": "pcm16"},
+                messages=messages,
+                stream=True,
+            )
+        )
+
+    chat_page.open().send("Say hello")
+    chat_page.wait_idle()
+    reply = chat_page.last_assistant()
+    expect(reply.get_by_test_id("audio-transcript")).to_contain_text("**Echo:** Say hello")
+    player = reply.get_by_test_id("audio-player")
+    duration = chat_page.page.wait_for_function(
+        "el => el.readyState >= 1 && el.duration", arg=player.element_handle()
+    ).json_value()
+    assert abs(duration - len(TONE) / 2 / 24_000) < 0.05
+    chat_page.screenshot("audio-reply-openai")
