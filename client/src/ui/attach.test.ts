@@ -13,6 +13,7 @@ describe("what the composer takes", () => {
     expect(mediaTypeOf({ name: "main.py", type: "" })).toBe("text/plain");
     expect(mediaTypeOf({ name: "app.js", type: "application/javascript" })).toBe("text/plain");
     expect(mediaTypeOf({ name: "voice.wav", type: "audio/x-wav" })).toBe("audio/wav");
+    expect(mediaTypeOf({ name: "data.csv", type: "application/vnd.ms-excel" })).toBe("text/csv");
     expect(mediaTypeOf({ name: "README", type: "" })).toBe("");
   });
 

@@ -86,7 +86,8 @@ export interface Accepted {
 /** The media type `file` is sent as: its own (normalised), else one by its extension. */
 export function mediaTypeOf(file: Pick<FileLike, "name" | "type">): string {
   let type = file.type.toLowerCase().split(";", 1)[0]?.trim() ?? "";
-  if (!type || type === "application/octet-stream") {
+  // No type, or one that only names a program (Windows types a .csv as an Excel file).
+  if (!type || type === "application/octet-stream" || type === "application/vnd.ms-excel") {
     const ext = file.name.toLowerCase().split(".").pop() ?? "";
     type = (file.name.includes(".") && BY_EXTENSION[ext]) || "";
   }
