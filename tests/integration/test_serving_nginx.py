@@ -23,9 +23,12 @@ from tests.support import RawSocket, SocketClient, http_request, send
 def stack() -> Iterator[tuple[NginxServer, list[Gunicorn]]]:
     nginx_available()
     env = {"GPTCHAT_ALLOWED_HOSTS": "127.0.0.1"}
-    with Gunicorn.start(env=env) as one, Gunicorn.start(env=env) as two:
-        with NginxServer.start([one.port, two.port]) as nginx:
-            yield nginx, [one, two]
+    with (
+        Gunicorn.start(env=env) as one,
+        Gunicorn.start(env=env) as two,
+        NginxServer.start([one.port, two.port]) as nginx,
+    ):
+        yield nginx, [one, two]
 
 
 def test_replies_stream_through_nginx_from_both_processes(
@@ -84,7 +87,5 @@ def test_host_and_origin_checks_hold_behind_nginx(
     # ...so a page of another origin is refused, and so is a Host not allowed.
     other = RawSocket(nginx.url, host=host, origin="http://127.0.0.1:9", cookie=cookie)
     assert not other.connected
-    status, _, _ = http_request(
-        nginx.url, "/", headers={"Host": "evil.example", "Cookie": cookie}
-    )
+    status, _, _ = http_request(nginx.url, "/", headers={"Host": "evil.example", "Cookie": cookie})
     assert status == 403
