@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import time
 
-from tests.gunicorn_server import TOKEN, Gunicorn
+import pytest
+
+from tests.gunicorn_server import SECRET, TOKEN, Gunicorn
 from tests.serving_app import expected
 from tests.support import SocketClient, fold_messages, http_request, send
 
@@ -105,3 +107,23 @@ def test_sigterm_stops_a_reply_too_long_to_wait_for_and_tells_the_tab() -> None:
         finally:
             client.close()
         assert g.proc.returncode == 0, g.output
+
+
+def test_a_shared_secret_gives_every_guard_one_cookie_and_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from gptchat._auth import Guard
+    from gptchat._settings import Settings
+
+    monkeypatch.setenv("GPTCHAT_SECRET_KEY", "x" * 15)
+    with pytest.raises(ValueError, match="too short"):
+        Guard.from_settings(Settings())
+    monkeypatch.setenv("GPTCHAT_SECRET_KEY", SECRET)
+    monkeypatch.setenv("GPTCHAT_ALLOWED_HOSTS", " chat.example.com, ,other.example:8443")
+    one, two = Guard.from_settings(Settings()), Guard.from_settings(Settings())
+    assert one.expose() == two.expose() == TOKEN
+    assert one._session == two._session
+    assert one.host_allowed("chat.example.com") and one.host_allowed("other.example")
+    assert not one.host_allowed("evil.example")
+    monkeypatch.delenv("GPTCHAT_SECRET_KEY")
+    assert Guard.from_settings(Settings()).expose() != TOKEN  # random, per process
