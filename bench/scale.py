@@ -25,7 +25,9 @@ from __future__ import annotations
 import argparse
 import inspect
 import json
+import multiprocessing as mp
 import os
+import queue as queue_module
 import re
 import shutil
 import socket
@@ -50,16 +52,20 @@ from tests.gunicorn_server import Gunicorn  # noqa: E402
 from tests.nginx_server import NGINX, NginxServer, free_port  # noqa: E402
 
 STAMP = re.compile(rb"\d{10}\.\d{6}")
-#: One reply: this many deltas, this many seconds apart (a model's pace, roughly).
-REPLY = "stamps 20 0.01"
+#: One reply by default: 40 deltas as fast as the handler can send them, so that the
+#: servers, not a model's pace, set the rate (``--reply "stamps 20 0.01"`` paces them).
+REPLY = "stamps 40 0"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 
 class Client:
     """One tab: a python-socketio client through nginx; a streaming one sends back to back."""
 
-    def __init__(self, url: str, index: int, streaming: bool, stats: Stats) -> None:
+    def __init__(
+        self, url: str, index: int, streaming: bool, stats: Stats, reply: str = REPLY
+    ) -> None:
         self.index = index
+        self.reply = reply
         self.streaming = streaming
         self.stats = stats
         self.replies = 0
@@ -76,7 +82,7 @@ class Client:
 
     def send(self) -> None:
         conversation = f"scale-{self.index:05d}-{self.replies:06d}"
-        message = {"id": "u0", "message": {"role": "user", "content": REPLY}}
+        message = {"id": "u0", "message": {"role": "user", "content": self.reply}}
         self.sio.emit("send_message", {"conversation_id": conversation, "messages": [message]})
 
     def _on_delta(self, data: dict[str, Any]) -> None:
@@ -123,6 +129,43 @@ class Stats:
         with self._lock:
             self.n_replies += 1
             self.n_failed += not ok
+
+
+def client_process(
+    url: str,
+    indexes: range,
+    streaming: int,
+    reply: str,
+    running: Any,
+    measuring: Any,
+    ready: Any,
+    results: Any,
+) -> None:
+    """Some of the clients, in a process of their own; puts what they saw on ``results``."""
+    stats = Stats()
+    clients = [Client(url, i, i < streaming, stats, reply) for i in indexes]
+    ready.put(len(clients))
+    running.wait()
+    stats.running.set()
+    for c in clients:
+        if c.streaming:
+            c.send()
+    while running.is_set():
+        # Counted from when the parent starts the clock until it stops it.
+        if measuring.wait(0.01):
+            stats.measuring.set()
+            while measuring.is_set() and running.is_set():
+                time.sleep(0.01)
+            stats.measuring.clear()
+            break
+    stats.running.clear()
+    with stats._lock:
+        results.put((stats.n_deltas, stats.n_replies, stats.n_failed, stats.latencies))
+    closers = [threading.Thread(target=c.close) for c in clients]
+    for t in closers:
+        t.start()
+    for t in closers:
+        t.join(10)
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -192,33 +235,66 @@ def measure(processes: int, queue: str | None, args: argparse.Namespace) -> dict
     if queue:
         env["GPTCHAT_MESSAGE_QUEUE"] = queue
     threads = ["--threads", str(args.clients + 100)]  # one per open WebSocket, and spare
-    stats = Stats()
+    ctx = mp.get_context("spawn")
+    running, measuring, ready = ctx.Event(), ctx.Event(), ctx.Queue()
+    results: Any = ctx.Queue()
     with ExitStack() as stack:
         servers = [
             stack.enter_context(Gunicorn.start(env=env, args=threads)) for _ in range(processes)
         ]
         nginx = stack.enter_context(NginxServer.start([g.port for g in servers]))
-        clients: list[Client] = []
+        # The clients in processes of their own: 200 in one Python share one GIL, and
+        # that, not the server, would be what is measured.
+        n = args.client_processes
+        workers = [
+            ctx.Process(
+                target=client_process,
+                args=(
+                    nginx.url,
+                    range(k, args.clients, n),
+                    args.streaming,
+                    args.reply,
+                    running,
+                    measuring,
+                    ready,
+                    results,
+                ),
+                daemon=True,
+            )
+            for k in range(n)
+        ]
+        for w in workers:
+            w.start()
         try:
-            for i in range(args.clients):
-                clients.append(Client(nginx.url, i, i < args.streaming, stats))
+            for _ in workers:
+                while True:
+                    try:
+                        ready.get(timeout=1)
+                        break
+                    except queue_module.Empty:
+                        if not all(w.is_alive() for w in workers):
+                            raise RuntimeError("a client process failed") from None
             pids = [p for g in servers for p in (g.proc.pid, *g.worker_pids())]
-            stats.running.set()
-            for c in clients[: args.streaming]:
-                c.send()
+            running.set()
             time.sleep(args.warmup)  # replies under way before the clock starts
             cpu0, t0 = cpu_seconds(pids), time.monotonic()
-            stats.measuring.set()
+            measuring.set()
             time.sleep(args.window)
-            stats.measuring.clear()
+            measuring.clear()
             cpu1, t1 = cpu_seconds(pids), time.monotonic()
-            stats.running.clear()
+            running.clear()
+            stats = Stats()
+            for _ in workers:
+                n_deltas, n_replies, n_failed, latencies = results.get(timeout=120)
+                stats.n_deltas += n_deltas
+                stats.n_replies += n_replies
+                stats.n_failed += n_failed
+                stats.latencies.extend(latencies)
         finally:
-            closers = [threading.Thread(target=c.close) for c in clients]
-            for t in closers:
-                t.start()
-            for t in closers:
-                t.join(10)
+            for w in workers:
+                w.join(30)
+                if w.is_alive():
+                    w.kill()
     span = t1 - t0
     cpu = cpu1 - cpu0
     return {
@@ -260,6 +336,8 @@ def main() -> None:
     parser.add_argument("--streaming", type=int, default=50)
     parser.add_argument("--window", type=float, default=12.0, help="seconds measured")
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--client-processes", type=int, default=2)
+    parser.add_argument("--reply", default=REPLY, help="what each streaming client sends")
     parser.add_argument(
         "--processes",
         type=int,
@@ -299,8 +377,9 @@ def main() -> None:
         ("window (s)", "window_s"),
     ]
     print(
-        f"\n{args.clients} clients through nginx, {args.streaming} streaming "
-        f"'{REPLY}' back to back; {os.cpu_count()} cores\n"
+        f"\n{args.clients} clients through nginx (in {args.client_processes} processes), "
+        f"{args.streaming} streaming "
+        f"'{args.reply}' back to back; {os.cpu_count()} cores\n"
     )
     for label, key in rows:
         cells = "".join(f"{r[key]!s:>14}" for r in results)
