@@ -7,8 +7,9 @@ wall-clock time of its ``update_message`` call (``1765000000.123456 ``), so a cl
 can measure how long each took to reach it.
 
 The environment chooses the rest: ``GPTCHAT_TEST_AUTH=open`` lets anyone in
-(``auth`` returns True: the benchmark's clients), otherwise the launch token is
-needed; ``GPTCHAT_TEST_MAX_CONNECTIONS`` raises ``max_connections``.
+(``auth`` returns True: the benchmark's clients), ``password:<it>`` asks for a
+password, otherwise the launch token is needed; ``GPTCHAT_TEST_MAX_CONNECTIONS``
+raises ``max_connections``.
 
 Example::
 
@@ -23,8 +24,14 @@ from typing import Any
 
 from gptchat import ChatApp
 
+_AUTH = os.environ.get("GPTCHAT_TEST_AUTH", "")
+
 app = ChatApp(
-    auth=(lambda request: True) if os.environ.get("GPTCHAT_TEST_AUTH") == "open" else None,
+    auth=(lambda request: True)
+    if _AUTH == "open"
+    else _AUTH.removeprefix("password:")
+    if _AUTH.startswith("password:")
+    else None,
     max_connections=int(os.environ.get("GPTCHAT_TEST_MAX_CONNECTIONS", "200")),
     max_generations=3,
     reconnect_grace=5.0,

@@ -127,3 +127,29 @@ def test_a_shared_secret_gives_every_guard_one_cookie_and_token(
     assert not one.host_allowed("evil.example")
     monkeypatch.delenv("GPTCHAT_SECRET_KEY")
     assert Guard.from_settings(Settings()).expose() != TOKEN  # random, per process
+
+
+def wrong_passwords(base: str, address: str, tries: int) -> int:
+    """``tries`` wrong passwords with ``X-Forwarded-For: address``; the last status."""
+    status = 0
+    for _ in range(tries):
+        status, _, _ = http_request(
+            base,
+            "/",
+            method="POST",
+            headers={"X-Forwarded-For": address},
+            body="password=wrong",
+        )
+    return status
+
+
+@pytest.mark.parametrize("trusted", [False, True])
+def test_x_forwarded_for_counts_only_when_gunicorn_is_told_to_trust_it(trusted: bool) -> None:
+    env = {"GPTCHAT_TEST_AUTH": "password:the right one"}
+    if trusted:
+        env["GPTCHAT_TRUSTED_PROXIES"] = "1"
+    with Gunicorn.start(env=env) as g:
+        assert wrong_passwords(g.url, "203.0.113.5", 5) == 429  # that address is locked out
+        other = wrong_passwords(g.url, "203.0.113.6", 1)
+    # Trusted, the header names the client; not trusted, both are the proxy, 127.0.0.1.
+    assert other == (401 if trusted else 429)
