@@ -99,7 +99,7 @@ class NginxServer:
         bundle = find_build_dir()
         if bundle is None:
             raise RuntimeError("no client bundle in package/build: run npm run build in client/")
-        # Straight under /tmp, readable: when run as root, nginx's workers are www-data.
+        # In the system's temporary folder, readable: as root, nginx's workers are www-data.
         folder = Path(tempfile.mkdtemp(prefix="gptchat-nginx-"))
         try:
             port = free_port()
