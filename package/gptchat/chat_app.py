@@ -740,6 +740,19 @@ class ChatApp:
         """The Flask application (WSGI), e.g. to serve it with a server of your choice."""
         return self.server.flask
 
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """The app as a WSGI application, so a WSGI server can serve it by name.
+
+        Delegates to :attr:`flask_app` (built on the first request). Serve it with
+        gunicorn's threaded worker and gptchat's settings (one process per
+        worker; see the README, "Production")::
+
+            gunicorn -c python:gptchat.gunicorn_conf -b 127.0.0.1:8000 'myapp:app'
+        """
+        return self.flask_app(environ, start_response)
+
     def init_app(self, flask_app: Flask, url_prefix: str = "/chat") -> None:
         """Mount this chat into an existing Flask app, at ``url_prefix``.
 
