@@ -171,6 +171,9 @@ def drain(app: ChatApp, grace: float) -> None:
     another process, behind a proxy) but not after a Socket.IO disconnect. With
     the connections gone, gunicorn's threaded worker has no request left and exits.
 
+    With a ``message_queue`` this is :meth:`ChatApp.shutdown`: the tabs are let go
+    first and follow their replies from another process, through Redis.
+
     The one call gunicorn's SIGTERM makes (``gptchat.gunicorn_conf``).
 
     Example::
@@ -178,12 +181,17 @@ def drain(app: ChatApp, grace: float) -> None:
         drain(app, grace=20.0)  # in a worker that is about to exit
     """
     server = app.server
-    deadline = time.monotonic() + grace
-    # A tab still connected may start a reply meanwhile: look again until none runs.
-    while (running := server.runs.running()) and time.monotonic() < deadline:
-        for run in running:
-            run.wait(max(0.0, deadline - time.monotonic()))
-    server.close_runs()
+    if server.settings.message_queue is not None:
+        # Part of a deployment: the tabs move at once and follow their replies,
+        # which finish here, through Redis (ChatApp.shutdown).
+        app.shutdown(grace)
+    else:
+        deadline = time.monotonic() + grace
+        # A tab still connected may start a reply meanwhile: look again until none runs.
+        while (running := server.runs.running()) and time.monotonic() < deadline:
+            for run in running:
+                run.wait(max(0.0, deadline - time.monotonic()))
+        server.close_runs()
     server.emitter.transport.drain(1.0)
     engineio = server.socketio.server.eio if server.socketio.server is not None else None
     if engineio is not None:
@@ -218,7 +226,7 @@ def prepare_gunicorn_worker(worker: Any) -> None:
     if server.bundle.dir is None:
         log.warning("warning: %s", MISSING_BUILD_HELP)
     token = server.guard.expose()
-    if worker.cfg.workers > 1 and getattr(server.settings, "message_queue", None) is None:
+    if worker.cfg.workers > 1 and server.settings.message_queue is None:
         log.warning(
             "gptchat: %d workers share no replies: a tab that reconnects to another worker "
             "cannot resume its reply. Run one worker per process (-w 1), or set message_queue",
