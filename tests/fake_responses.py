@@ -148,6 +148,7 @@ def mcp_list_tools() -> dict[str, Any]:
         "type": "mcp_list_tools",
         "server_label": "deepwiki",
         "tools": [tool],
+        "error": None,
     }
 
 
@@ -160,6 +161,9 @@ def mcp_call() -> dict[str, Any]:
         "name": "ask_question",
         "arguments": json.dumps({"repo": "openai/openai-python"}),
         "output": "It is the official Python library.",
+        # As the API sends them: null fields stay in the item (and in a fold of it).
+        "error": None,
+        "approval_request_id": None,
     }
 
 
@@ -488,6 +492,12 @@ class FakeResponses:
 
 # -- recorded vectors (tests/fixtures/responses-streams) ---------------------------
 
+
+def shown(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as a chat message keeps it: the translator drops null fields (no value)."""
+    return {k: v for k, v in item.items() if v is not None}
+
+
 USAGE = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
 
 #: name -> (model, what it shows, the chat messages it must fold into, by hand).
@@ -629,7 +639,7 @@ VECTORS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
         [
             {
                 "role": "assistant",
-                "output_items": [mcp_list_tools(), mcp_call()],
+                "output_items": [shown(mcp_list_tools()), shown(mcp_call())],
                 "content": "It is the official library.",
                 "usage": USAGE,
             }
