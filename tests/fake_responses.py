@@ -12,7 +12,9 @@ The model name picks the scenario (:data:`SCENARIOS`): ``text``, ``reasoning``,
 ``incomplete``, ``unknown`` (an event type no SDK knows, mid-stream), ``encrypted``
 (reasoning with ``encrypted_content``, counted when it comes back), the built-in
 tools ``code_interpreter``, ``image_generation``, ``file_search`` and ``mcp`` (a
-``mcp_list_tools`` then a ``mcp_call``), each followed by an answer; ``stall``
+``mcp_list_tools`` then a ``mcp_call``), each followed by an answer;
+``mcp_approval`` (an ``mcp_approval_request`` until the input holds an
+``mcp_approval_response``, then the call and an answer, or a refusal); ``stall``
 goes silent after its first delta until the client hangs up. Any other name
 echoes the last user text.
 """
@@ -167,6 +169,16 @@ def mcp_call() -> dict[str, Any]:
     }
 
 
+def mcp_approval_request() -> dict[str, Any]:
+    return {
+        "id": "mcpr_fake",
+        "type": "mcp_approval_request",
+        "server_label": "deepwiki",
+        "name": "ask_question",
+        "arguments": json.dumps({"repo": "openai/openai-python"}),
+    }
+
+
 #: What a built-in tool item is when ``output_item.added`` announces it (before its events).
 def _started(item: dict[str, Any]) -> dict[str, Any]:
     kind = item["type"]
@@ -238,6 +250,16 @@ def output_for(body: dict[str, Any]) -> dict[str, Any]:
         plan["output"] = [image_generation(), message("Here is your image.")]
     elif "file_search" in model:
         plan["output"] = [file_search(), message("Refunds are accepted within 30 days.")]
+    elif "mcp_approval" in model:
+        # Asks approval (require_approval) until the input answers it, then calls or not.
+        answers = [i for i in items if i.get("type") == "mcp_approval_response"]
+        if not answers:
+            plan["output"] = [mcp_list_tools(), mcp_approval_request()]
+        elif answers[-1].get("approve") is True:
+            call = {**mcp_call(), "approval_request_id": answers[-1].get("approval_request_id")}
+            plan["output"] = [call, message("It is the official library.")]
+        else:
+            plan["output"] = [message("The call was not approved.")]
     elif "mcp" in model:
         plan["output"] = [mcp_list_tools(), mcp_call(), message("It is the official library.")]
     elif "incomplete" in model:
@@ -642,6 +664,19 @@ VECTORS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
                 "output_items": [shown(mcp_list_tools()), shown(mcp_call())],
                 "content": "It is the official library.",
                 "usage": USAGE,
+            }
+        ],
+    ),
+    "13_mcp_approval_request": (
+        "mcp_approval",
+        "An mcp_list_tools item, then an mcp_approval_request: the response ends waiting for "
+        "an mcp_approval_response in the next request's input.",
+        [
+            {
+                "role": "assistant",
+                "output_items": [shown(mcp_list_tools()), mcp_approval_request()],
+                "usage": USAGE,
+                "content": None,
             }
         ],
     ),
