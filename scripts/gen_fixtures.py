@@ -10,6 +10,7 @@ protocol or the merge rules.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import threading
 import time
@@ -19,6 +20,9 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "package")]
+# The fixtures are what a tab of a server without a history store receives (the config
+# says "history": "browser"): set before gptchat is imported, as the test suite does.
+os.environ.setdefault("GPTCHAT_STORE", "none")
 
 from gptchat import ChatApp  # noqa: E402
 from gptchat._run_log import (  # noqa: E402

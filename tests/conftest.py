@@ -10,6 +10,7 @@ import pytest
 from gptchat import ChatApp
 from tests.fake_openai import FakeOpenAI
 from tests.pg_server import PostgresServer, postgres_server  # noqa: F401 (a fixture)
+from tests.redis_server import redis_server  # noqa: F401 (a fixture)
 from tests.support import SocketClient, header_user, live_server
 
 

@@ -12,18 +12,25 @@ The model name picks provider quirks: ``*reasoner*`` streams ``reasoning_content
 first (DeepSeek, vLLM), ``*oss*`` streams ``reasoning`` (Ollama, OpenRouter),
 ``*ollama*`` repeats ``role`` in every delta, ``*slow*`` streams a long reply
 slowly (for stop tests), ``*stall*`` goes silent after its first chunk until the client
-hangs up. ``stream_options.include_usage`` adds the usage chunk.
+hangs up. ``stream_options.include_usage`` adds the usage chunk. With
+``modalities: ["text", "audio"]`` it speaks its reply: ``message.audio`` (a tone, its
+transcript the reply's text), streamed as OpenAI streams it (raw pcm16 in base64 pieces
+each encoded on its own), or whole as a WAV.
 Streams are SSE (``data: {chunk}`` ... ``data: [DONE]``) in ~4-character tokens.
 """
 
 from __future__ import annotations
 
+import base64
+import io
 import json
+import math
 import re
 import select
 import socket
 import threading
 import time
+import wave
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -55,6 +62,23 @@ def _text(content: Any) -> str:
     if isinstance(content, list):
         return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
     return content or ""
+
+
+#: What the fake says when it speaks: half a second of a 440 Hz tone, 24 kHz pcm16 mono.
+TONE = b"".join(
+    int(8000 * math.sin(2 * math.pi * 440 * i / 24_000)).to_bytes(2, "little", signed=True)
+    for i in range(12_000)
+)
+
+
+def tone_wav() -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(24_000)
+        w.writeframes(TONE)
+    return out.getvalue()
 
 
 def reply_for(body: dict[str, Any]) -> dict[str, Any]:
@@ -102,6 +126,11 @@ def reply_for(body: dict[str, Any]) -> dict[str, Any]:
         if "slow" in model:
             text += " ".join(f"word{i}" for i in range(2000))
         reply = {"role": "assistant", "content": text}
+    if "audio" in (body.get("modalities") or []) and isinstance(reply.get("content"), str):
+        spoken = TONE if body.get("stream") else tone_wav()
+        audio = {"id": "audio_fake", "data": base64.b64encode(spoken).decode()}
+        reply["audio"] = {**audio, "transcript": reply["content"], "expires_at": 1_900_000_000}
+        reply["content"] = None
     if "reasoner" in model:
         reply["reasoning_content"] = THOUGHT
     elif "oss" in model:
@@ -127,6 +156,17 @@ def stream_chunks(
             yield chunk({key: piece})
     for piece in tokens(message.get("content") or ""):
         yield chunk({"content": piece})
+    if message.get("audio"):
+        audio = message["audio"]
+        sound = base64.b64decode(audio["data"])
+        words = tokens(audio["transcript"])
+        # OpenAI's order: the id first, then data and transcript pieces, expires_at last.
+        yield chunk({"audio": {"id": audio["id"]}})
+        for i in range(max(len(words), math.ceil(len(sound) / 2401))):
+            piece = base64.b64encode(sound[i * 2401 : (i + 1) * 2401]).decode()
+            words_i = words[i] if i < len(words) else ""
+            yield chunk({"audio": {"data": piece, "transcript": words_i}})
+        yield chunk({"audio": {"expires_at": audio["expires_at"]}})
     for i, call in enumerate(message.get("tool_calls") or []):
         head = {"index": i, "id": call["id"], "type": "function"}
         head["function"] = {"name": call["function"]["name"], "arguments": ""}

@@ -11,6 +11,19 @@ Three ways in, checked on every HTTP request and on the Socket.IO connect:
 
 The session cookie is HttpOnly and SameSite=Strict; its value is a random
 secret of this server process, so restarting the server logs everybody out.
+Several processes behind one address share a secret instead
+(``$GPTCHAT_SECRET_KEY``): the cookie and the launch token are derived from
+it, so a tab signed in through one process is signed in on every other, and
+changing the secret logs everybody out.
+
+Behind a reverse proxy the Host header is the proxy's to pass on (nginx:
+``proxy_set_header Host $http_host``); more names the server answers to can be
+given in ``$GPTCHAT_ALLOWED_HOSTS`` (comma separated) as well as
+``allowed_hosts=``. No ``X-Forwarded-*`` header is trusted here: gunicorn
+takes ``X-Forwarded-Proto`` from the peers in its ``forwarded_allow_ips``
+(loopback by default), and ``X-Forwarded-For`` counts only when
+``gptchat.gunicorn_conf`` is told how many proxies set it
+(``$GPTCHAT_TRUSTED_PROXIES``).
 
 Password guessing is limited per client address (:class:`LoginThrottle`): a
 few free tries, then lock-outs that double with each further wrong password.
@@ -18,10 +31,14 @@ few free tries, then lock-outs that double with each further wrong password.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import html
 import ipaddress
 import logging
 import math
+import os
 import secrets
 import socket
 import threading
@@ -50,6 +67,12 @@ LOCAL_USER: Final = "local"
 #: The longest user id an ``auth`` callable may return.
 USER_ID_MAX: Final = 256
 LOOPBACK_NAMES: Final = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+#: The secret the processes of one deployment share (see the module's docstring).
+SECRET_ENV: Final = "GPTCHAT_SECRET_KEY"
+#: More Host names the server answers to, comma separated, added to ``allowed_hosts``.
+ALLOWED_HOSTS_ENV: Final = "GPTCHAT_ALLOWED_HOSTS"
+#: The shortest secret taken: a guessable one would let anyone mint the session cookie.
+SECRET_MIN: Final = 16
 
 _TOKEN_HELP = (
     "This gptchat server is exposed beyond this machine and needs its access token.\n"
@@ -66,6 +89,41 @@ form{{display:grid;gap:.6em;min-width:16em}}p{{color:#b00020;margin:0}}</style><
  autocomplete="current-password"
  aria-label="Password"><button type="submit">Sign in</button></form></body></html>
 """
+
+
+def derive(secret: str, purpose: str) -> str:
+    """A value for ``purpose`` that every process holding ``secret`` computes alike.
+
+    HMAC-SHA256, URL-safe: the session cookie and the launch token of several
+    processes come from their one shared secret, and neither reveals it.
+
+    Example::
+
+        derive("a shared secret of 16+ chars", "session")  # "Xq3...", 43 characters
+    """
+    digest = hmac.new(secret.encode(), f"gptchat {purpose}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+def env_secret() -> str | None:
+    """``$GPTCHAT_SECRET_KEY``, or None when it is unset or empty.
+
+    :raises ValueError: for a secret shorter than 16 characters.
+    """
+    secret = os.environ.get(SECRET_ENV, "")
+    if not secret:
+        return None
+    if len(secret) < SECRET_MIN:
+        raise ValueError(
+            f"${SECRET_ENV} is too short: give at least {SECRET_MIN} random characters, "
+            "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'"
+        )
+    return secret
+
+
+def env_allowed_hosts() -> list[str]:
+    """The names in ``$GPTCHAT_ALLOWED_HOSTS`` (comma separated, blanks ignored)."""
+    return [h.strip() for h in os.environ.get(ALLOWED_HOSTS_ENV, "").split(",") if h.strip()]
 
 
 def host_name(host: str) -> str:
@@ -286,12 +344,14 @@ class Guard:
         allowed_hosts: Iterable[str] = (),
         allowed_origins: Iterable[str] = (),
         throttle: LoginThrottle | None = None,
+        secret: str | None = None,
     ) -> None:
         self.loopback_only = True
         #: Limits password guessing; replace it to change the policy (or the clock).
         self.throttle = throttle or LoginThrottle()
         self.token: str | None = None
-        self._session = secrets.token_urlsafe(32)
+        self._secret = secret
+        self._session = derive(secret, "session") if secret else secrets.token_urlsafe(32)
         self._auth: Auth = None
         self.set_auth(auth)
         self.allowed_hosts = frozenset(host_name(h) for h in allowed_hosts)
@@ -299,12 +359,17 @@ class Guard:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Guard:
-        """The guard for ``settings``: its auth, hosts, origins and login throttle."""
+        """The guard for ``settings``: its auth, hosts, origins and login throttle.
+
+        Also reads the environment: ``$GPTCHAT_ALLOWED_HOSTS`` adds to the hosts,
+        ``$GPTCHAT_SECRET_KEY`` is the shared secret (see the module's docstring).
+        """
         return cls(
             auth=settings.auth,
-            allowed_hosts=settings.allowed_hosts,
+            allowed_hosts=[*settings.allowed_hosts, *env_allowed_hosts()],
             allowed_origins=settings.allowed_origins,
             throttle=LoginThrottle.from_settings(settings),
+            secret=env_secret(),
         )
 
     def set_auth(self, auth: Auth) -> None:
@@ -321,7 +386,12 @@ class Guard:
         """Serve beyond loopback; returns the launch token if one is needed."""
         self.loopback_only = False
         if self._auth is None and self.token is None:
-            self.token = secrets.token_urlsafe(24)
+            # With a shared secret every process hands out the same token.
+            self.token = (
+                derive(self._secret, "launch token")[:32]
+                if self._secret
+                else secrets.token_urlsafe(24)
+            )
         return self.token if self._auth is None else None
 
     @property

@@ -32,16 +32,28 @@ log = logging.getLogger("gptchat")
 
 
 class EngineIOTransport:
-    """Sends to one Socket.IO client at a time, through Flask-SocketIO (never broadcasts)."""
+    """Sends to one Socket.IO client at a time, through Flask-SocketIO (never broadcasts).
 
-    def __init__(self, socketio: Any) -> None:
+    With a message queue (``queued``), an event for a tab of this process goes
+    straight to its socket, as without one (a run's deltas: no Redis round trip);
+    one for a tab of another process, or a room (a user's tabs), goes through the
+    queue, to whichever process holds it.
+    """
+
+    def __init__(self, socketio: Any, *, queued: bool = False) -> None:
         self._socketio = socketio
+        self._queued = queued
 
     def send(self, sid: str, event: str, payload: dict[str, Any]) -> None:
-        """Queue ``event`` for ``sid``."""
+        """Queue ``event`` for ``sid`` (a tab, or with a message queue a room)."""
         if not sid:
             # socketio.emit(to=None) would broadcast to every client: never do that.
             raise ValueError("refusing to emit without a target sid")
+        if self._queued:
+            server = self._socketio.server
+            local = server is not None and server.manager.is_connected(sid, "/")
+            self._socketio.emit(event, payload, to=sid, ignore_queue=local)
+            return
         self._socketio.emit(event, payload, to=sid)
 
     def _engineio_socket(self, sid: str) -> Any:

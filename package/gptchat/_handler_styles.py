@@ -54,19 +54,31 @@ def history(messages: list[dict[str, Any]], format: HandlerFormat = "chat") -> l
 
     Both start from :func:`model_input` (gptchat's own parts, questions' ``ask`` and
     ``actions``, taken out). ``"chat"``: earlier replies' reasoning, usage and display
-    extras left out. ``"responses"``: the same messages as Responses API input items
-    (:func:`chat_to_responses_input`), reasoning items kept for the API given back.
+    extras left out, and their audio cut down to its ``id``. ``"responses"``: the same
+    messages as Responses API input items (:func:`chat_to_responses_input`), reasoning
+    items kept for the API given back.
     """
     messages = model_input(messages)
     if format == "responses":
         items: list[dict[str, Any]] = chat_to_responses_input(messages)
         return items
     return [
-        {k: v for k, v in m.items() if k not in _NOT_INPUT}
-        if any(k in m for k in _NOT_INPUT)
+        _without_audio_data({k: v for k, v in m.items() if k not in _NOT_INPUT})
+        if any(k in m for k in _NOT_INPUT) or "audio" in m
         else m
         for m in messages
     ]
+
+
+def _without_audio_data(message: dict[str, Any]) -> dict[str, Any]:
+    # An assistant's spoken reply goes back to the model by its id alone: the Chat
+    # Completions API takes ``{"audio": {"id": ...}}`` and refuses its data and transcript.
+    audio = message.get("audio")
+    if message.get("role") != "assistant" or not isinstance(audio, dict):
+        return message
+    if isinstance(audio.get("id"), str):
+        return {**message, "audio": {"id": audio["id"]}}
+    return {k: v for k, v in message.items() if k != "audio"}  # no id: nothing to refer to
 
 
 def _is_complete_response(obj: Any) -> bool:

@@ -26,11 +26,14 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from ._merge import fold_text_deltas
 from .emitter import Emitter
 from .protocol import RunStatus
+
+if TYPE_CHECKING:
+    from ._redis_log import StreamWriter
 
 #: Events queued for one socket beyond which a run holds its deltas back.
 _MAX_BACKLOG = 32
@@ -99,6 +102,8 @@ class Outbox:
     :param on_timeout: called from the flusher, outside the lock, when a
         deadline passed; it should end the run (:meth:`close`).
     :param on_done: called from the flusher once the last event has gone.
+    :param mirror: with a message queue, gets every event queued, in order, for the
+        run's stream in Redis (whatever the tab takes).
     :param clock: seconds, monotonic; a test passes its own.
     """
 
@@ -116,8 +121,10 @@ class Outbox:
         on_done: Callable[[], object],
         lock: threading.Condition | None = None,
         clock: Callable[[], float] = time.monotonic,
+        mirror: StreamWriter | None = None,
     ) -> None:
         self.lock = lock if lock is not None else threading.Condition()
+        self._mirror = mirror
         #: No more events may be queued: the last one is.
         self.closed = False
         self._emitter = emitter
@@ -161,6 +168,8 @@ class Outbox:
     def send_now(self, event: Event) -> None:
         """Send ``event`` to the tab at once, ahead of anything queued."""
         with self.lock:
+            if self._mirror is not None:
+                self._mirror.add(event)
             if self._sid:
                 event.emit(self._emitter, self._sid, self._conversation_id, self._run_id)
 
@@ -174,6 +183,8 @@ class Outbox:
         quiet = now - self._last_activity >= self._quiet
         self._last_activity = now
         self._pending.append((message_id, seq, delta))
+        if self._mirror is not None:
+            self._mirror.add((message_id, seq, delta))
         if len(self._pending) == 1:
             self.lock.notify()
         return quiet or now - self._sent_at >= self._interval
@@ -181,12 +192,16 @@ class Outbox:
     def queue(self, event: Event) -> None:
         """Queue ``event`` behind the deltas queued so far, under the lock."""
         self._pending.append(event)
+        if self._mirror is not None:
+            self._mirror.add(event)
         if len(self._pending) == 1:
             self.lock.notify()
 
     def close(self, last: Event) -> None:
         """Queue ``last`` as the final event, under the lock; the flusher sends it at once."""
         self._pending.append(last)
+        if self._mirror is not None:
+            self._mirror.add(last)
         self.closed = True
         self.lock.notify()
 

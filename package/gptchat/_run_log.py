@@ -6,7 +6,9 @@ browser's reducer in ``client/src/core/conversation.ts``, the tests, the fixture
 writer) folds them back with :func:`apply_delta_event` and :func:`apply_snapshot`,
 the one rule on both sides: an event is applied whole, and only when its ``seq``
 follows the last one applied, so a duplicate is dropped and a gap waits for a
-snapshot. :class:`RunLog` is the interface a log kept elsewhere (Redis) implements.
+snapshot. :class:`RunLog` keeps a run's log in its process; with a message queue the
+run's events are also written to Redis (``_redis_log``), where a reader in another
+process folds them with the same two functions.
 """
 
 from __future__ import annotations
@@ -63,6 +65,35 @@ def apply_snapshot(messages: Messages, snapshot: Mapping[str, Any]) -> None:
             state.seq = snap["seq"]
 
 
+def snapshot_payload(
+    conversation_id: str,
+    run_id: str,
+    messages: Messages,
+    status: RunStatus,
+    error: str | None,
+) -> dict[str, Any]:
+    """The ``run_snapshot`` payload of ``messages``: each message so far and its last ``seq``.
+
+    Example::
+
+        snapshot_payload("conv-0001", run_id, messages, "running", None)
+    """
+    return {
+        "conversation_id": conversation_id,
+        "run_id": run_id,
+        "status": status,
+        "error": error,
+        "messages": [
+            {
+                "message_id": mid,
+                "seq": st.seq,
+                "message": finish_message(st.acc, keep_index=True),
+            }
+            for mid, st in messages.items()
+        ],
+    }
+
+
 def finished_messages(messages: Messages) -> dict[str, dict[str, Any]]:
     """Each message as a plain OpenAI message, by id."""
     return {mid: finish_message(state.acc) for mid, state in messages.items()}
@@ -92,20 +123,7 @@ class RunLog:
 
     def snapshot(self, status: RunStatus, error: str | None) -> dict[str, Any]:
         """The ``run_snapshot`` payload: every message so far and its last ``seq``."""
-        return {
-            "conversation_id": self.conversation_id,
-            "run_id": self.run_id,
-            "status": status,
-            "error": error,
-            "messages": [
-                {
-                    "message_id": mid,
-                    "seq": st.seq,
-                    "message": finish_message(st.acc, keep_index=True),
-                }
-                for mid, st in self._messages.items()
-            ],
-        }
+        return snapshot_payload(self.conversation_id, self.run_id, self._messages, status, error)
 
     def messages(self) -> dict[str, dict[str, Any]]:
         """Each message so far as a plain OpenAI message, by id."""

@@ -5,15 +5,21 @@ gptchat's own logger, never the host program's root. The ``gptchat``
 command imports an app file with :func:`capture_run_app` active, so that the
 file's own ``run_app()`` call is recorded instead of serving, and then serves
 the app itself with the options it was given.
+
+Under gunicorn (``gptchat.gunicorn_conf``), :func:`prepare_gunicorn_worker`
+readies each worker's app: exposed (a proxy is in front), its launch URL, and
+:func:`drain` on SIGTERM, so the replies under way finish before it exits.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -145,3 +151,113 @@ def serve(
     finally:
         server.close_runs()
         srv.server_close()
+
+
+#: How many proxies in front set ``X-Forwarded-For`` (0, the default: trust none).
+TRUSTED_PROXIES_ENV = "GPTCHAT_TRUSTED_PROXIES"
+#: What :func:`drain` keeps back from gunicorn's ``graceful_timeout`` for stopping the
+#: replies still running then (their handlers get ``shutdown_timeout``) and sending
+#: their last events, so the worker exits before gunicorn kills it.
+DRAIN_MARGIN = 2.0
+
+
+def drain(app: ChatApp, grace: float) -> None:
+    """Let the replies under way finish for up to ``grace`` seconds, then close every socket.
+
+    The replies still running at the deadline are stopped (each handler gets the
+    settings' ``shutdown_timeout`` to end; its text so far is kept and the tab
+    sees it stopped). Then every Engine.IO connection is closed, not disconnected
+    at the Socket.IO level: a browser reconnects after a closed transport (to
+    another process, behind a proxy) but not after a Socket.IO disconnect. With
+    the connections gone, gunicorn's threaded worker has no request left and exits.
+
+    The one call gunicorn's SIGTERM makes (``gptchat.gunicorn_conf``).
+
+    Example::
+
+        drain(app, grace=20.0)  # in a worker that is about to exit
+    """
+    server = app.server
+    deadline = time.monotonic() + grace
+    # A tab still connected may start a reply meanwhile: look again until none runs.
+    while (running := server.runs.running()) and time.monotonic() < deadline:
+        for run in running:
+            run.wait(max(0.0, deadline - time.monotonic()))
+    server.close_runs()
+    server.emitter.transport.drain(1.0)
+    engineio = server.socketio.server.eio if server.socketio.server is not None else None
+    if engineio is not None:
+        engineio.disconnect()
+
+
+def prepare_gunicorn_worker(worker: Any) -> None:
+    """Ready a gunicorn worker's app (``gptchat.gunicorn_conf``'s ``post_worker_init``).
+
+    The app is served exposed, as by ``run_app(host="0.0.0.0")``: behind a proxy
+    it is reachable from beyond this machine whatever gunicorn binds, so it needs
+    ``auth`` or the launch token (printed here, by the first worker; the same in
+    every process that shares ``$GPTCHAT_SECRET_KEY``). SIGTERM then drains the
+    worker (:func:`drain`) within gunicorn's ``graceful_timeout``.
+    ``$GPTCHAT_TRUSTED_PROXIES`` (a number) makes ``X-Forwarded-For`` count as the
+    client's address (the login throttle's key) for that many proxies.
+
+    :param worker: the ``gunicorn.workers.base.Worker`` whose ``wsgi`` is a ChatApp.
+    """
+    from .server import Server
+
+    app = worker.wsgi
+    server = getattr(app, "server", None)
+    if not isinstance(server, Server):
+        log.warning(
+            "gptchat.gunicorn_conf: the app served is not a gptchat.ChatApp but %s: serve "
+            "the ChatApp itself ('myapp:app') so that SIGTERM lets its replies finish",
+            type(app).__name__,
+        )
+        return
+    show_own_logs()
+    if server.bundle.dir is None:
+        log.warning("warning: %s", MISSING_BUILD_HELP)
+    token = server.guard.expose()
+    if worker.cfg.workers > 1 and getattr(server.settings, "message_queue", None) is None:
+        log.warning(
+            "gptchat: %d workers share no replies: a tab that reconnects to another worker "
+            "cannot resume its reply. Run one worker per process (-w 1), or set message_queue",
+            worker.cfg.workers,
+        )
+    if worker.age == 1:  # once per gunicorn, not once per worker
+        where = ", ".join(str(b) for b in worker.cfg.bind)
+        log.info(
+            "gptchat is served on %s%s%s",
+            where,
+            f"; open it (through your proxy) with ?token={token}" if token else "",
+            "" if server.store is None else f"; history is kept in {server.store.url}",
+        )
+    hops = _trusted_proxies()
+    if hops:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # Only the address: gunicorn already takes X-Forwarded-Proto from its
+        # forwarded_allow_ips, and Host comes from the proxy as the browser sent it.
+        worker.wsgi = ProxyFix(app, x_for=hops, x_proto=0, x_host=0, x_port=0, x_prefix=0)
+    grace = max(0.0, float(worker.cfg.graceful_timeout) - server.settings.shutdown_timeout)
+    grace = max(0.0, grace - DRAIN_MARGIN)
+    previous = signal.getsignal(signal.SIGTERM)
+    started = threading.Event()
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        if not started.is_set():
+            started.set()
+            threading.Thread(target=drain, args=(app, grace), daemon=True).start()
+        if callable(previous):
+            previous(signum, frame)  # gunicorn's own: stop accepting, wait for requests
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+
+
+def _trusted_proxies() -> int:
+    raw = os.environ.get(TRUSTED_PROXIES_ENV, "").strip()
+    if not raw:
+        return 0
+    if not raw.isdigit():
+        raise ValueError(f"${TRUSTED_PROXIES_ENV} must be a number of proxies, not {raw!r:.40}")
+    return int(raw)

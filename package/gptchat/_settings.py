@@ -59,6 +59,10 @@ class Settings:
     :param login_max_addresses: addresses remembered at most.
     :param checkpoint_interval: seconds between two writes of a reply under way to
         the store (a crash loses at most this much of it).
+    :param heartbeat_interval: with a message queue, seconds between two beats of a
+        process in Redis (its runs' keys are refreshed then too).
+    :param heartbeat_timeout: with a message queue, seconds after a process's last
+        beat that the others take it for dead and end its runs as interrupted.
     """
 
     reconnect_grace: float = 10.0
@@ -75,6 +79,7 @@ class Settings:
     max_depth: int = 32
     send_timeout: float = 10.0
     store: StoreOption = DEFAULT_STORE
+    message_queue: str | None = None
 
     keep_finished: float = 600.0
     shutdown_timeout: float = 5.0
@@ -86,6 +91,8 @@ class Settings:
     login_forget_after: float = 24 * 3600.0
     login_max_addresses: int = 10_000
     checkpoint_interval: float = 1.0
+    heartbeat_interval: float = 0.5
+    heartbeat_timeout: float = 3.0
 
     def __post_init__(self) -> None:
         for name in _POSITIVE:

@@ -6,6 +6,7 @@ import asyncio
 import inspect
 import json
 import logging
+import os
 import threading
 import uuid
 from collections.abc import AsyncIterable, Awaitable, Callable, Iterable, Mapping, Sequence
@@ -29,7 +30,7 @@ from ._settings import Settings, StoreOption
 from ._store import open_store
 from .config import Config, update_config
 from .context import RunContext, session_id_for
-from .errors import NoActiveRunError
+from .errors import MessageQueueError, NoActiveRunError
 from .interaction import Action, ActionCall, Feedback
 from .protocol import describe_error
 from .runs import Run
@@ -48,6 +49,9 @@ F = TypeVar("F", bound=FeedbackHandler)
 #: A ``@handle_action(name)`` function: answers a click as a send handler answers a message.
 ActionHandler = Callable[[ActionCall], Any]
 A = TypeVar("A", bound=ActionHandler)
+
+#: The environment variable that sets ``ChatApp(message_queue=...)`` when it is not given.
+MESSAGE_QUEUE_ENV = "GPTCHAT_MESSAGE_QUEUE"
 
 _current_run: ContextVar[Run | None] = ContextVar("gptchat_current_run", default=None)
 
@@ -95,6 +99,16 @@ class ChatApp:
         A URL (``"sqlite:///path/chat.db"``, ``"postgresql+psycopg://user@host/db"``)
         or a :class:`gptchat.store.Store`; ``None``: the browser keeps them
         (localStorage), as before. Opened when the server is built, not here.
+    :param message_queue: the Redis URL (``"redis://127.0.0.1:6379/0"``) that lets
+        several processes serve this app as one, behind one URL; not given:
+        ``$GPTCHAT_MESSAGE_QUEUE`` if set, else none (one process, no Redis). Needs
+        ``pip install gptchat[redis]``; checked when the server is built
+        (:class:`~gptchat.errors.MessageQueueError`). A reply runs in the process
+        that got the message; its events go through Redis to tabs of any process,
+        which resume it after a reconnect. ``max_connections`` then counts the
+        tabs of the whole deployment; the other limits are per connection (a
+        connection lives in one process) and the login throttle is per process.
+        See :meth:`shutdown` for a rolling restart.
 
     Example::
 
@@ -124,6 +138,7 @@ class ChatApp:
         max_depth: int = Settings.max_depth,
         send_timeout: float = Settings.send_timeout,
         store: StoreOption = Settings.store,
+        message_queue: str | None = Settings.message_queue,
     ) -> None:
         if store is not None and not isinstance(store, (str, Store)):
             raise TypeError(
@@ -145,6 +160,7 @@ class ChatApp:
             max_depth=max_depth,
             send_timeout=send_timeout,
             store=store,
+            message_queue=message_queue or os.environ.get(MESSAGE_QUEUE_ENV) or None,
         )
         self._guard = Guard.from_settings(self._settings)
         self._config = Config()
@@ -724,6 +740,19 @@ class ChatApp:
         """The Flask application (WSGI), e.g. to serve it with a server of your choice."""
         return self.server.flask
 
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        """The app as a WSGI application, so a WSGI server can serve it by name.
+
+        Delegates to :attr:`flask_app` (built on the first request). Serve it with
+        gunicorn's threaded worker and gptchat's settings (one process per
+        worker; see the README, "Production")::
+
+            gunicorn -c python:gptchat.gunicorn_conf -b 127.0.0.1:8000 'myapp:app'
+        """
+        return self.flask_app(environ, start_response)
+
     def init_app(self, flask_app: Flask, url_prefix: str = "/chat") -> None:
         """Mount this chat into an existing Flask app, at ``url_prefix``.
 
@@ -782,10 +811,30 @@ class ChatApp:
             log.warning("no handler registered: decorate one with @app.handle_send_message")
         try:
             server = self.server
-        except StoreError as exc:
-            # One clear line, no traceback: the database is the user's to fix.
+        except (StoreError, MessageQueueError) as exc:
+            # One clear line, no traceback: the database (or Redis) is the user's to fix.
             raise SystemExit(f"gptchat: {exc}") from None
         _serving.serve(server, host, port, debug=debug, open_browser=open_browser, **kwargs)
+
+    def shutdown(self, grace: float | None = None) -> None:
+        """Let this process's running replies finish (within ``grace`` seconds), then stop.
+
+        For a process of a deployment (``message_queue``) going away: a rolling
+        restart, or a gunicorn worker's exit hook. New messages are refused, the
+        tabs are disconnected so they reconnect to another process (their replies
+        stream on there, from here, through Redis), the handlers get ``grace``
+        seconds (default 5, the shutdown timeout) and those still running are
+        stopped with their text kept. Without a message queue, the replies are
+        stopped at once, as on Ctrl-C. Does nothing if the server was never built.
+
+        Example::
+
+            # gunicorn.conf.py
+            def worker_exit(server, worker):
+                app.shutdown(grace=20)
+        """
+        if self._server is not None:
+            self._server.shutdown(grace)
 
     def _close_runs(self, timeout: float | None = None) -> None:
         """Stop in-flight replies and let them send what they have."""

@@ -4,6 +4,7 @@ Hierarchy::
 
     GPTChatError
     ├── ConfigError (also ValueError)       set_config() got an unknown key or a bad value
+    │   └── MessageQueueError               ChatApp(message_queue=...) names no reachable Redis
     ├── NoActiveRunError (also RuntimeError) update_message() called outside a handler run
     ├── StopGeneration                       the user pressed stop or left: unwind the handler
     ├── AskTimeout (also TimeoutError)       ask()/confirm() got no answer within its timeout
@@ -24,6 +25,22 @@ class GPTChatError(Exception):
 
 class ConfigError(GPTChatError, ValueError):
     """``set_config()`` got an unknown key or a value of the wrong type."""
+
+
+class MessageQueueError(ConfigError):
+    """``ChatApp(message_queue=...)`` (or ``$GPTCHAT_MESSAGE_QUEUE``) cannot be used.
+
+    Raised when the server is built (``run_app``, ``flask_app``), not at the first
+    message: the URL is not a Redis URL, the ``redis`` package is missing
+    (``pip install gptchat[redis]``), or no Redis answers there. The message names the URL.
+
+    Example::
+
+        try:
+            ChatApp(message_queue="redis://127.0.0.1:6390/0").flask_app
+        except MessageQueueError as exc:
+            print(exc)  # no Redis answers at redis://127.0.0.1:6390/0 (...)
+    """
 
 
 class NoActiveRunError(GPTChatError, RuntimeError):

@@ -27,7 +27,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._asks import AnswerRefused, Question, Woken
 from ._outbox import Event, Outbox, RunFinished, RunSnapshot, Timeout
@@ -35,6 +35,9 @@ from ._run_log import RunLog
 from .emitter import Emitter
 from .errors import AskTimeout, StopGeneration
 from .protocol import AskStatus, RunStatus
+
+if TYPE_CHECKING:
+    from ._remote_runs import RemoteRun, SharedRuns
 
 log = logging.getLogger("gptchat")
 
@@ -66,6 +69,7 @@ class Run:
         owner: str | None = None,
         user_id: str = "local",
         parent_id: str | None = None,
+        shared: SharedRuns | None = None,
     ) -> None:
         self.conversation_id = conversation_id
         self.client_key = client_key
@@ -88,6 +92,13 @@ class Run:
         self._stop = threading.Event()
         self._lock = threading.Condition()
         self._log = RunLog(conversation_id, self.run_id)
+        self._shared = shared
+        # With a message queue, every event also goes to the run's stream in Redis.
+        self._writer = (
+            shared.writer(self, self._lock, lambda: self._log.snapshot(self.status, self.error))
+            if shared is not None
+            else None
+        )
         self._outbox = Outbox(
             emitter,
             conversation_id,
@@ -99,6 +110,7 @@ class Run:
             on_timeout=self._timed_out,
             on_done=self._compact,
             lock=self._lock,
+            mirror=self._writer,
         )
         self._on_stop: list[Callable[[], object]] = []
         self._on_stop_lock = threading.Lock()
@@ -109,6 +121,8 @@ class Run:
 
     def start(self) -> None:
         """Announce the run to its tab and start sending."""
+        if self._writer is not None:
+            self._writer.start()
         self._outbox.send_now(RunStarted(self.parent_id))
         self._outbox.start()
 
@@ -151,8 +165,11 @@ class Run:
         self._outbox.hold_idle(True)
         self.on_stop(question.interrupt)
 
-    def answer(self, ask_id: str, value: Any) -> None:
+    def answer(self, ask_id: str, value: Any, reply_to: str | None = None) -> None:
         """Take the user's answer to question ``ask_id``; the first answer counts.
+
+        ``reply_to`` is for a proxy of the run in another process (``_remote_runs``):
+        the tab a refusal goes to; here the caller tells the tab itself.
 
         The question is restated as answered and the message the answer makes
         (a user message, a denied call's result) is queued before the handler,
@@ -318,8 +335,12 @@ class Run:
             return self.version, list(self._log.messages().items())
 
     def wait(self, timeout: float | None = None) -> bool:
-        """Wait until the outbox has sent everything; for tests and shutdown."""
-        return self._outbox.join(timeout)
+        """Wait until the outbox has sent everything (and, with a message queue,
+        written it to Redis); for tests and shutdown."""
+        sent = self._outbox.join(timeout)
+        if self._writer is not None:
+            sent = self._writer.join(timeout) and sent
+        return sent
 
     # -- called by the outbox's flusher ----------------------------------------
 
@@ -340,6 +361,9 @@ class Run:
     def _compact(self) -> None:
         with self._lock:  # the run is kept for a while: as strings, not fragments
             self._log.compact()
+        if self._shared is not None and self._writer is not None:
+            self._writer.join()
+            self._shared.forget(self)
 
 
 class BusyError(Exception):
@@ -350,8 +374,17 @@ class TooManyRunsError(Exception):
     """The connection has as many running replies as it may."""
 
 
+class QueueUnavailable(Exception):
+    """With a message queue: Redis does not answer, so no run can be claimed now."""
+
+
 class RunRegistry:
-    """The current or last run of every conversation on this server."""
+    """The current or last run of every conversation on this server.
+
+    With a message queue (``shared``), runs are claimed deployment-wide, and a
+    conversation whose run another process holds is answered by a proxy of it
+    (``_remote_runs.RemoteRun``).
+    """
 
     def __init__(
         self,
@@ -362,6 +395,7 @@ class RunRegistry:
         handler_timeout: float | None,
         send_timeout: float,
         keep_finished: float,
+        shared: SharedRuns | None = None,
     ) -> None:
         # No defaults here: the server passes its Settings, where each default is written.
         self._emitter = emitter
@@ -372,6 +406,8 @@ class RunRegistry:
         self._keep = keep_finished
         self._lock = threading.Lock()
         self._runs: dict[str, Run] = {}
+        #: The deployment's runs, in Redis; None in a process of its own.
+        self.shared = shared
 
     def check(self, conversation_id: str, owner: str, sid: str, max_per_sid: int | None) -> None:
         """Raise what :meth:`start` would for these arguments; nothing is started.
@@ -380,6 +416,8 @@ class RunRegistry:
         """
         with self._lock:
             self._check(conversation_id, owner, sid, max_per_sid)
+        if self.shared is not None:
+            self.shared.check(conversation_id, owner)
 
     def _check(self, conversation_id: str, owner: str, sid: str, max_per_sid: int | None) -> None:
         old = self._runs.get(conversation_id)
@@ -426,17 +464,41 @@ class RunRegistry:
                 owner=owner,
                 user_id=user_id,
                 parent_id=parent_id,
+                shared=self.shared,
             )
+            old = self._runs.get(conversation_id)
             self._runs[conversation_id] = run
+        if self.shared is not None:
+            try:
+                self.shared.claim(run)
+            except BaseException:
+                self.shared.forget(run)
+                with self._lock:
+                    if self._runs.get(conversation_id) is run:
+                        if old is None:
+                            del self._runs[conversation_id]
+                        else:
+                            self._runs[conversation_id] = old
+                raise
         run.start()
         return run
 
-    def get(self, conversation_id: str, owner: str) -> Run | None:
-        """The conversation's run, if it exists and belongs to ``owner``."""
+    def get(self, conversation_id: str, owner: str) -> Run | RemoteRun | None:
+        """The conversation's run, if it exists and belongs to ``owner``.
+
+        With a message queue, a run of another process (a proxy of it) when this
+        process has none running there.
+        """
         with self._lock:
             run = self._runs.get(conversation_id)
-        if run is None or not secrets.compare_digest(run.owner, owner):
+        if run is not None and not secrets.compare_digest(run.owner, owner):
             return None
+        if self.shared is not None and (run is None or run.status != "running"):
+            remote = self.shared.find(
+                conversation_id, owner, not_run=run.run_id if run is not None else None
+            )
+            if remote is not None:
+                return remote
         return run
 
     def running(self) -> list[Run]:
@@ -446,18 +508,25 @@ class RunRegistry:
 
     def disconnected(self, sid: str) -> None:
         """A socket closed: detach its runs, and stop those nobody resumes in time."""
+        if self.shared is not None:
+            self.shared.disconnected(sid)
         for run in self.running():
             run.unwatch(sid)
             if run.sid == sid:
                 run.detach()  # a tab watching it, if any, takes its place
                 if run.sid is None:
-                    timer = threading.Timer(self._grace, self._abandon_if_detached, args=(run,))
-                    timer.daemon = True
-                    timer.start()
+                    self._abandon_later(run)
 
-    @staticmethod
-    def _abandon_if_detached(run: Run) -> None:
+    def _abandon_later(self, run: Run) -> None:
+        timer = threading.Timer(self._grace, self._abandon_if_detached, args=(run,))
+        timer.daemon = True
+        timer.start()
+
+    def _abandon_if_detached(self, run: Run) -> None:
         if run.sid is None and run.status == "running":
+            if self.shared is not None and self.shared.viewed_elsewhere(run.run_id):
+                self._abandon_later(run)  # a tab of another process shows it
+                return
             run.request_stop()
 
     def _forget_old(self) -> None:

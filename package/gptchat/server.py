@@ -15,15 +15,16 @@ import mimetypes
 import re
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from engineio.payload import Payload
 from flask import Flask, Response, abort, request, send_file
 from flask_socketio import ConnectionRefusedError as SocketRefused
-from flask_socketio import SocketIO
+from flask_socketio import SocketIO, join_room
 from pydantic import BaseModel, ValidationError
 from socketio.packet import Packet
 
@@ -71,9 +72,12 @@ from .protocol import (
     Stop,
     describe_error,
 )
-from .runs import BusyError, Run, RunRegistry, TooManyRunsError
+from .runs import BusyError, QueueUnavailable, Run, RunRegistry, TooManyRunsError
 from .static import MISSING_BUILD_HELP, Bundle
 from .store import Store, StoreError
+
+if TYPE_CHECKING:
+    from ._remote_runs import RemoteRun, SharedRuns
 
 log = logging.getLogger("gptchat")
 
@@ -106,6 +110,13 @@ EventHandler = Callable[[str, P], None]
 
 _CLIENT_KEY_RE = re.compile(r"^[A-Za-z0-9_-]{16,128}$")
 _OUTDATED = "This page is out of date: reload it."
+_DRAINING = "this server is shutting down: send again in a moment"
+
+
+def _user_room(user: str) -> str:
+    # With a message queue, a user's tabs are a room: every process reaches its own.
+    return f"gptchat-user:{user}"
+
 
 # Remote images: the renderer shows a placeholder until the reader clicks (or the host is
 # allowlisted in set_config), and configured logos may be URLs; so img-src allows http(s).
@@ -160,6 +171,13 @@ class Server:
         self.guard = guard or Guard.from_settings(self.settings)
         self.bundle = bundle or Bundle()
         self.flask = Flask("gptchat")
+        queue_url = self.settings.message_queue
+        queue_options: dict[str, Any] = {}
+        if queue_url:
+            from ._redis_bus import connect
+
+            redis_client = connect(queue_url)  # a clear error now, not at the first message
+            queue_options = {"message_queue": queue_url, "channel": "gptchat:socketio"}
         self.socketio = SocketIO(
             self.flask,
             async_mode="threading",
@@ -168,9 +186,15 @@ class Server:
             serializer=_Packet,
             logger=False,
             engineio_logger=False,
+            **queue_options,
         )
         install_guards(self.socketio, self.flask, self.settings.transport_buffer_bytes)
-        self.emitter = Emitter(EngineIOTransport(self.socketio))
+        self.emitter = Emitter(EngineIOTransport(self.socketio, queued=bool(queue_url)))
+        #: With a message queue: the deployment's runs in Redis; None in a process of its own.
+        self.shared: SharedRuns | None = None
+        self._draining = False
+        if queue_url:
+            self.shared = self._share(redis_client, queue_url, keeps=store is not None)
         self.runs = RunRegistry(
             self.emitter,
             reconnect_grace=self.settings.reconnect_grace,
@@ -178,6 +202,7 @@ class Server:
             handler_timeout=self.settings.handler_timeout,
             send_timeout=self.settings.send_timeout,
             keep_finished=self.settings.keep_finished,
+            shared=self.shared,
         )
         self._client_keys: dict[str, str] = {}
         self._users: dict[str, str] = {}
@@ -199,6 +224,48 @@ class Server:
         )
         self._add_routes()
         self._add_socket_handlers()
+        if self.shared is not None:
+            self.shared.bus.start()
+
+    def _share(self, client: Any, url: str, *, keeps: bool) -> SharedRuns:
+        from ._redis_bus import RedisBus
+        from ._remote_runs import SharedRuns
+
+        def on_command(command: dict[str, Any]) -> None:
+            if self.shared is not None:
+                self.shared.on_command(command)
+
+        bus = RedisBus(
+            client,
+            url,
+            interval=self.settings.heartbeat_interval,
+            timeout=self.settings.heartbeat_timeout,
+            on_command=on_command,
+        )
+        shared = SharedRuns(
+            bus, self.emitter, keep_finished=self.settings.keep_finished, keeps=keeps
+        )
+        shared.on_interrupted = self._interrupted
+        bus.on_beat(lambda pipe: bus.refresh_tabs(pipe, self._tab_members()))
+        return shared
+
+    def _tab_members(self) -> list[str]:
+        assert self.shared is not None
+        with self._keys_lock:
+            return [f"{self.shared.bus.proc}:{sid}" for sid in self._client_keys]
+
+    def _interrupted(self, run: RemoteRun, messages: list[tuple[str, dict[str, Any]]]) -> None:
+        """A run of a process that died: keep its text so far, ended as an error."""
+        if self.store is None or not messages or not isinstance(self.history, History):
+            return
+        try:
+            summary = self.store.save_run(
+                run.owner, run.conversation_id, run.parent_id, messages, "error"
+            )
+        except (StoreError, ValueError, PermissionError) as exc:
+            log.error("history store: could not keep an interrupted reply: %s", exc)
+            return
+        self.history.changed(run.owner, summary)
 
     @property
     def loopback_only(self) -> bool:
@@ -223,8 +290,52 @@ class Server:
 
         A handler that does not end within ``timeout`` (by default the settings'
         ``shutdown_timeout``) is left behind; its reply is finished as *stopped*
-        all the same.
+        all the same. With a message queue this is :meth:`shutdown`: the
+        replies are let finish first, within ``timeout``.
         """
+        if self.shared is not None:
+            self.shutdown(timeout)
+            return
+        self._stop_runs(timeout)
+
+    def shutdown(self, grace: float | None = None) -> None:
+        """Leave the deployment: let running replies finish, within ``grace`` seconds.
+
+        For a process of several behind one URL (a rolling restart, SIGTERM):
+        new messages are refused (the tab sends again, to another process), the
+        tabs of this process are disconnected so they reconnect to another one
+        and resume their replies there (they keep streaming from here, through
+        Redis), the handlers running here get ``grace`` seconds (by default the
+        settings' ``shutdown_timeout``) to finish, and those that have not are
+        stopped (finished as *stopped*, their text kept). Then the process
+        leaves Redis. Without a message queue it is :meth:`close_runs`.
+
+        Example::
+
+            def worker_int(worker):            # a gunicorn hook
+                app.shutdown(grace=30)
+        """
+        if grace is None:
+            grace = self.settings.shutdown_timeout
+        if self.shared is None:
+            self._stop_runs(grace)
+            return
+        self._draining = True
+        running = self.runs.running()
+        with self._keys_lock:
+            sids = list(self._client_keys)
+        for sid in sids:
+            self.emitter.transport.drop(sid, "is on a server shutting down")
+        deadline = time.monotonic() + grace
+        for run in running:
+            run.ended.wait(max(0.0, deadline - time.monotonic()))
+        self._stop_runs(1.0)
+        for run in running:  # written to Redis (and kept) before the process leaves it
+            run.wait(5.0)
+        self.shared.close()
+        self.shared.bus.close()
+
+    def _stop_runs(self, timeout: float | None) -> None:
         if timeout is None:
             timeout = self.settings.shutdown_timeout
         running = self.runs.running()
@@ -322,7 +433,10 @@ class Server:
         return self.history.owner(self.client_key(sid), self.user_of(sid))
 
     def tabs_of(self, user: str) -> list[str]:
-        """The sids of the user's open tabs."""
+        """The sids of the user's open tabs (with a message queue, their room:
+        tabs of every process)."""
+        if self.shared is not None:
+            return [_user_room(user)]
         with self._keys_lock:
             return [sid for sid, who in self._users.items() if who == user]
 
@@ -354,8 +468,17 @@ class Server:
         key = auth.get("client") if isinstance(auth, dict) else None
         if not isinstance(key, str) or not _CLIENT_KEY_RE.match(key):
             key = secrets.token_urlsafe(24)
+        shared_full = False
+        if self.shared is not None:
+            # Deployment-wide: every process counts its tabs in Redis.
+            try:
+                shared_full = not self.shared.bus.admit(
+                    f"{self.shared.bus.proc}:{sid}", self.settings.max_connections
+                )
+            except Exception as exc:
+                self._refuse(f"the message queue does not answer ({exc}); try again later")
         with self._keys_lock:
-            if len(self._client_keys) >= self.settings.max_connections:
+            if shared_full or len(self._client_keys) >= self.settings.max_connections:
                 full = True
             else:
                 full = False
@@ -451,12 +574,16 @@ class Server:
             self.emitter.config(sid, ui)
             if not current:
                 self.emitter.error(sid, "outdated", _OUTDATED)
+            if self.shared is not None:
+                join_room(_user_room(self.user_of(sid)))
             return True
 
         @sio.on("disconnect")
         def on_disconnect(*_: Any) -> None:
             sid = _sid()
             self.runs.disconnected(sid)
+            if self.shared is not None:
+                self.shared.bus.release(f"{self.shared.bus.proc}:{sid}")
             with self._keys_lock:
                 self._client_keys.pop(sid, None)
                 self._users.pop(sid, None)
@@ -521,7 +648,7 @@ class Server:
                     raise AnswerRefused(
                         "not_found", "answer: no question is waiting in this conversation"
                     )
-                run.answer(payload.ask_id, payload.value)
+                run.answer(payload.ask_id, payload.value, reply_to=sid)
             except AnswerRefused as exc:
                 self.emitter.error(sid, exc.code, str(exc), cid)
 
@@ -681,12 +808,17 @@ class Server:
 
     def _may_start(self, sid: str, cid: str, owner: str) -> bool:
         """Whether a run could start now; if not, the tab is told why (nothing is kept)."""
+        if self._draining:
+            self.emitter.error(sid, "busy", _DRAINING, cid)
+            return False
         try:
             self.runs.check(cid, owner, sid, self.settings.max_generations)
         except BusyError as exc:
             self.emitter.error(sid, "busy", str(exc), cid)
         except TooManyRunsError as exc:
             self.emitter.error(sid, "limit", str(exc), cid)
+        except QueueUnavailable as exc:
+            self.emitter.error(sid, "busy", str(exc), cid)
         except PermissionError:
             self.emitter.error(sid, "not_found", "unknown conversation", cid)
         else:
@@ -721,6 +853,9 @@ class Server:
             return
         except TooManyRunsError as exc:
             self.emitter.error(sid, "limit", str(exc), cid)
+            return
+        except QueueUnavailable as exc:
+            self.emitter.error(sid, "busy", str(exc), cid)
             return
         except PermissionError:
             self.emitter.error(sid, "not_found", "unknown conversation", cid)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 import time
 from collections import Counter
@@ -126,6 +127,7 @@ def test_assistant_content_parts_render_copy_and_go_back_to_the_handler_unchange
         {"type": "image_url", "image_url": {"url": f"{logger.url}/chart.png"}},
         {"type": "refusal", "refusal": "I can't share the raw station data."},
         {"type": "input_audio", "input_audio": {"data": "UklGRg==", "format": "wav"}},
+        {"type": "computer_screenshot", "image_url": DATA_PNG},
     ]
     seen: list[Messages] = []
 
@@ -154,8 +156,10 @@ def test_assistant_content_parts_render_copy_and_go_back_to_the_handler_unchange
     blocked = reply.locator(".md-image-blocked")
     expect(blocked).to_contain_text(f"from 127.0.0.1:{logger.server.server_port}")
     expect(reply.get_by_test_id("refusal")).to_have_text("I can't share the raw station data.")
+    # Audio plays from its own data; a part gptchat does not know is named.
+    expect(reply.get_by_test_id("audio-part")).to_have_attribute("src", re.compile("^blob:"))
     expect(reply.get_by_test_id("unsupported-part")).to_have_text(
-        "Unsupported content: input_audio"
+        "Unsupported content: computer_screenshot"
     )
     settle(chat_page)
     assert logger.seen() == {}

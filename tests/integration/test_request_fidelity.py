@@ -8,6 +8,8 @@ an unknown key at any depth failing (tests/openai_types.py).
 
 from __future__ import annotations
 
+import base64
+import struct
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +23,22 @@ from tests.openai_types import check_chat, check_responses
 from tests.support import SocketClient, fold_messages, live_server, send
 
 PIXEL = "data:image/png;base64,iVBORw0KGgo="
+PDF = "data:application/pdf;base64,JVBERi0xLjQK"
+#: A WAV of 4 silent samples: a RIFF header and 8 bytes of data.
+WAV = base64.b64encode(
+    b"RIFF"
+    + struct.pack("<I", 44)
+    + b"WAVEfmt "
+    + struct.pack("<IHHIIHH", 16, 1, 1, 8000, 16000, 2, 16)
+    + b"data"
+    + struct.pack("<I", 8)
+    + bytes(8)
+).decode()
+#: Audio is off unless set_config turns it on.
+AUDIO_ON = {"attachments": {"audio": {"max_bytes": 1024 * 1024}}}
+FILE_PART = {"type": "file", "file": {"filename": "a.pdf", "file_data": PDF}}
+AUDIO_PART = {"type": "input_audio", "input_audio": {"data": WAV, "format": "wav"}}
+SPOKEN = {"id": "audio_1", "data": WAV, "transcript": "Hello.", "expires_at": 1, "format": "wav"}
 CALL = {
     "id": "call_1",
     "type": "function",
@@ -35,10 +53,12 @@ EVERY_SHAPE: list[dict[str, Any]] = [
         "content": [
             {"type": "text", "text": "What is in these?"},
             {"type": "image_url", "image_url": {"url": PIXEL, "detail": "low"}},
-            {"type": "file", "file": {"filename": "a.pdf", "file_data": "data:x;base64,JV"}},
-            {"type": "input_audio", "input_audio": {"data": "UklG", "format": "wav"}},
+            FILE_PART,
+            AUDIO_PART,
         ],
     },
+    {"role": "assistant", "content": None, "audio": SPOKEN},
+    {"role": "user", "content": [{"type": "text", "text": "And this?"}, FILE_PART]},
     {
         "role": "assistant",
         "content": None,
@@ -104,17 +124,23 @@ def test_chat_format_sends_openai_exactly_what_its_types_define(
     def handler(messages: list[dict[str, Any]]) -> Any:
         return client.chat.completions.create(model="m", messages=messages).choices[0].message
 
+    chat.set_config(AUDIO_ON)
     converse(chat, EVERY_SHAPE, "Thanks", "conv-fidelity-chat1")
     sent = fake_chat.requests[-1]["messages"]
     check_chat(sent)
     assert len(sent) == len(EVERY_SHAPE) + 1
-    assert sent[2]["tool_calls"] == [CALL, {**CALL, "id": "call_2"}]
-    assert sent[5] == {"role": "assistant", "content": "Sunny, 19 C."}
-    assert sent[7] == {"role": "assistant", "refusal": "I can't help with that."}
+    # Files and audio reach the model as the tab sent them; a spoken reply by its id alone.
+    assert sent[1]["content"] == EVERY_SHAPE[1]["content"]
+    assert sent[1]["content"][2:] == [FILE_PART, AUDIO_PART]
+    assert sent[2] == {"role": "assistant", "audio": {"id": "audio_1"}}
+    assert sent[3] == EVERY_SHAPE[3]
+    assert sent[4]["tool_calls"] == [CALL, {**CALL, "id": "call_2"}]
+    assert sent[7] == {"role": "assistant", "content": "Sunny, 19 C."}
+    assert sent[9] == {"role": "assistant", "refusal": "I can't help with that."}
 
 
 def test_responses_format_sends_openai_exactly_what_its_types_define(
-    chat: ChatApp, fake_responses: FakeResponses
+    chat: ChatApp, fake_responses: FakeResponses, caplog: pytest.LogCaptureFixture
 ) -> None:
     client = OpenAI(base_url=fake_responses.base_url, api_key="x", max_retries=0)
 
@@ -122,6 +148,7 @@ def test_responses_format_sends_openai_exactly_what_its_types_define(
     def handler(items: list[dict[str, Any]]) -> None:
         chat.stream(client.responses.create(model="text", input=items, stream=True))
 
+    chat.set_config(AUDIO_ON)
     converse(chat, EVERY_SHAPE, "Thanks", "conv-fidelity-resp1")
     sent = fake_responses.requests[-1]["input"]
     check_responses(sent)
@@ -129,6 +156,7 @@ def test_responses_format_sends_openai_exactly_what_its_types_define(
     assert kinds == [
         ("message", "system"),
         ("message", "user"),
+        ("message", "user"),  # the spoken reply before it has no place there: dropped
         ("reasoning", None),
         ("function_call", None),
         ("function_call", None),
@@ -140,9 +168,13 @@ def test_responses_format_sends_openai_exactly_what_its_types_define(
         ("message", "assistant"),
         ("message", "user"),
     ]
-    assert sent[2] == THOUGHT_ITEM  # unmodified: its encrypted_content is opaque
+    assert sent[3] == THOUGHT_ITEM  # unmodified: its encrypted_content is opaque
+    # A file becomes input_file, its data and name unchanged; audio is left out (logged).
     assert [p["type"] for p in sent[1]["content"]] == ["input_text", "input_image", "input_file"]
-    assert sent[10]["content"] == "I can't help with that."
+    assert sent[1]["content"][2] == {"type": "input_file", "filename": "a.pdf", "file_data": PDF}
+    assert sent[2]["content"][1] == sent[1]["content"][2]
+    assert "input_audio part, which the Responses API does not take" in caplog.text
+    assert sent[11]["content"] == "I can't help with that."
 
 
 def test_a_stateless_agent_gets_its_reasoning_back_across_turns(

@@ -53,6 +53,7 @@ def test_chat_app_public_methods_are_pinned() -> None:
         "server",
         "set_config",
         "set_title",
+        "shutdown",
         "stop_requested",
         "store",
         "stream",
@@ -77,6 +78,7 @@ def test_every_public_name_has_a_docstring_with_an_example() -> None:
         "confirm",
         "handle_feedback",
         "handle_action",
+        "shutdown",
     ):
         doc = inspect.getdoc(getattr(ChatApp, name)) or ""
         assert "Example::" in doc, name

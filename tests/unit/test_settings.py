@@ -59,6 +59,7 @@ def test_chat_app_signature_defaults_are_the_settings_defaults() -> None:
         "max_depth",
         "send_timeout",
         "store",
+        "message_queue",
     ]
     for name, param in params.items():
         assert param.kind is inspect.Parameter.KEYWORD_ONLY, name
@@ -84,6 +85,7 @@ def test_every_chat_app_option_reaches_the_settings() -> None:
         "max_depth": 8,
         "send_timeout": 4.0,
         "store": None,
+        "message_queue": "redis://127.0.0.1:6379/0",
     }
     settings = ChatApp(**given)._settings
     for name, value in given.items():

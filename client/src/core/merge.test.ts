@@ -1,7 +1,14 @@
 import { readFileSync, readdirSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { applyDelta, finishMessage, foldChoices, newMessage, parsePartialJson } from "./merge";
+import {
+  appendBase64,
+  applyDelta,
+  finishMessage,
+  foldChoices,
+  newMessage,
+  parsePartialJson,
+} from "./merge";
 import type { Delta } from "./merge";
 
 const ROOT = path.resolve(__dirname, "../../..");
@@ -124,4 +131,43 @@ describe("parsePartialJson (same cases as the Python suite)", () => {
   for (const c of cases) {
     it(JSON.stringify(c.text), () => expect(parsePartialJson(c.text)).toEqual(c.value));
   }
+});
+
+interface AudioCase {
+  name: string;
+  deltas: Delta[];
+  expected: Record<string, unknown>;
+}
+
+// The audio vectors tests/unit/test_merge_audio.py runs too: the same rule on both sides.
+const AUDIO = JSON.parse(
+  readFileSync(path.join(ROOT, "tests", "fixtures", "merge-audio.json"), "utf8"),
+) as { cases: AudioCase[] };
+
+describe("audio merge vectors (tests/fixtures/merge-audio.json)", () => {
+  it("are all there", () => expect(AUDIO.cases.length).toBeGreaterThanOrEqual(4));
+  for (const c of AUDIO.cases) {
+    it(c.name, () => expect(fold(...c.deltas)).toEqual({ content: null, ...c.expected }));
+  }
+
+  it("joins base64 pieces as their bytes, whatever the cut", () => {
+    // A seeded generator, so a failure can be replayed.
+    let seed = 14;
+    const next = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed % n;
+    };
+    const b64 = (bytes: number[]) => btoa(String.fromCharCode(...bytes));
+    for (let round = 0; round < 300; round++) {
+      const pieces = Array.from({ length: 1 + next(6) }, () =>
+        Array.from({ length: next(9) }, () => next(256)),
+      );
+      const joined = pieces.reduce((acc, piece) => appendBase64(acc, b64(piece)), "");
+      expect(joined).toBe(b64(pieces.flat()));
+    }
+  });
+
+  it("appends text that is not base64 as it is, losing nothing", () => {
+    expect(appendBase64("QQ==", "not base64!")).toBe("QQ==not base64!");
+  });
 });

@@ -1,5 +1,6 @@
 // Folding OpenAI stream deltas into messages: the same rules as the server's
-// package/gptchat/_merge.py (tests/fixtures/openai-streams/README.md), run on the same vectors.
+// package/gptchat/_merge.py (tests/fixtures/openai-streams/README.md), run on the same vectors;
+// an assistant's `audio` folds as tests/fixtures/merge-audio.json says (its data joined as bytes).
 
 export type Delta = Record<string, unknown>;
 
@@ -79,6 +80,51 @@ function mergeToolCalls(acc: AccMessage, entries: unknown[]): void {
   });
 }
 
+const cleanBase64 = (text: string): boolean => text.length % 4 === 0 && !text.endsWith("=");
+const padded = (text: string): string => text + "=".repeat((4 - (text.length % 4)) % 4);
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+function decodeBase64(text: string): string | null {
+  if (!BASE64.test(text)) return null;
+  try {
+    return atob(padded(text));
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * `current` and `fragment`, two base64 texts, as the base64 of their bytes joined: streamed
+ * audio comes in pieces each encoded on its own, and a piece padded with `=` cannot be
+ * followed as text. Only the last quantum of `current` is decoded again. Text that is not
+ * base64 is appended as it is. `appendBase64("QQ==", "Qg==")` is `"QUI="`.
+ */
+export function appendBase64(current: string, fragment: string): string {
+  if (cleanBase64(current) && cleanBase64(fragment)) return current + fragment;
+  const cut = current ? current.length - (current.length % 4 || 4) : 0;
+  const tail = decodeBase64(current.slice(cut));
+  const piece = decodeBase64(fragment);
+  if (tail === null || piece === null) return current + fragment;
+  return current.slice(0, cut) + btoa(tail + piece);
+}
+
+// An assistant message's audio, streamed: the transcript is text, the data base64 pieces
+// joined as bytes; id, expires_at and format take the latest non-null value.
+function mergeAudio(acc: Record<string, unknown>, delta: Record<string, unknown>): void {
+  for (const key in delta) {
+    const value = delta[key];
+    if (value === null || value === undefined) continue;
+    const current = acc[key];
+    if (key === "data" && typeof value === "string") {
+      acc[key] = typeof current === "string" ? appendBase64(current, value) : value;
+    } else if (key === "transcript" && typeof value === "string") {
+      acc[key] = typeof current === "string" ? current + value : value;
+    } else {
+      acc[key] = structuredClone(value);
+    }
+  }
+}
+
 /** Apply one delta (or a whole message) to `acc`, in place. Null and missing change nothing. */
 export function applyDelta(acc: AccMessage, delta: Delta): void {
   for (const key in delta) {
@@ -90,6 +136,9 @@ export function applyDelta(acc: AccMessage, delta: Delta): void {
       if (Array.isArray(value)) mergeToolCalls(acc, value);
     } else if (key === "function_call") {
       if (isRecord(value)) mergeFunction((acc.function_call ??= {}), value, false);
+    } else if (key === "audio" && isRecord(value)) {
+      const audio = isRecord(acc["audio"]) ? acc["audio"] : (acc["audio"] = {});
+      mergeAudio(audio, value);
     } else if (typeof value === "string" && !REPLACE.has(key)) {
       const current = acc[key];
       acc[key] = typeof current === "string" ? current + value : value;

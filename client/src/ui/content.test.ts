@@ -40,6 +40,7 @@ describe("content parts", () => {
         { type: "text", text: "After the image." },
         { type: "refusal", refusal: "I can't help with that." },
         { type: "input_audio", input_audio: { data: "UklGRg==", format: "wav" } },
+        { type: "computer_screenshot", image_url: png },
         { type: "image_url" },
         "stray",
       ]),
@@ -48,7 +49,8 @@ describe("content parts", () => {
       { kind: "image", url: png },
       { kind: "markdown", text: "After the image." },
       { kind: "refusal", text: "I can't help with that." },
-      { kind: "unsupported", type: "input_audio" },
+      { kind: "audio", data: "UklGRg==", format: "wav" },
+      { kind: "unsupported", type: "computer_screenshot" },
       { kind: "unsupported", type: "image_url" },
       { kind: "unsupported", type: "string" },
     ]);
@@ -69,8 +71,9 @@ describe("content parts", () => {
         { type: "text", text: "Forecast:" },
         { type: "text", text: '{"high": 20}' },
         { type: "file", file: { file_id: "f1" } },
+        { type: "input_text", text: "?" },
       ]),
-    ).toBe('Forecast:\n\n{"high": 20}\n\n[Unsupported content: file]');
+    ).toBe('Forecast:\n\n{"high": 20}\n\n[File: f1]\n\n[Unsupported content: input_text]');
     expect(resultText(null)).toBe("");
   });
   it("tells inline images from remote ones and refuses other sources", () => {

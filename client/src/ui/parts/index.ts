@@ -1,6 +1,8 @@
 // The content part types the browser knows, by their `type`; any other is `unknown`.
 // A new part type: a file beside these (its `PartType`), an entry here, a `Segment`
 // member in types.ts, and its component in views.ts (a missing one is a type error).
+import { audio } from "./audio";
+import { file } from "./file";
 import { image } from "./image";
 import { refusal } from "./refusal";
 import { text } from "./text";
@@ -20,6 +22,8 @@ const PART_TYPES: Record<string, AnyPartType | undefined> = {
   text,
   image_url: image,
   refusal,
+  file,
+  input_audio: audio,
 };
 
 /** The part type of `part`, by its `type`; `unknown` for one not listed. */
@@ -39,6 +43,8 @@ const BY_KIND: { [K in Segment["kind"]]: PartType<K> } = {
   markdown: text,
   image,
   refusal,
+  file,
+  audio,
   unsupported: unknown,
 };
 

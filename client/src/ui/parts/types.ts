@@ -7,6 +7,15 @@ export type Segment =
   | { kind: "markdown"; text: string }
   | { kind: "image"; url: string }
   | { kind: "refusal"; text: string }
+  // A file: its name, and when it is sent as data its media type, size and data: URL.
+  | {
+      kind: "file";
+      name: string;
+      mediaType: string | null;
+      bytes: number | null;
+      url: string | null;
+    }
+  | { kind: "audio"; data: string; format: string }
   | { kind: "unsupported"; type: string };
 
 /** A content part as it may arrive: any JSON object (or worse), fields unchecked. */
@@ -30,6 +39,8 @@ export interface PreviewProps<S extends Segment = Segment> {
   segment: S;
   /** Its accessible name ("Attachment 2"). */
   label: string;
+  /** The name of the file it was read from ("notes.txt", "Recording"), if it has one. */
+  name?: string | undefined;
 }
 
 /** What every part's component is given. */

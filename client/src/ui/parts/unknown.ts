@@ -12,7 +12,7 @@ export function unknownSegment(part: unknown): { kind: "unsupported"; type: stri
   return { kind: "unsupported", type: typeOf(part) };
 }
 
-/** Any other part (`input_audio`, `file`, a malformed one): named, not shown. */
+/** Any other part (`input_text`, a provider's own, a malformed one): named, not shown. */
 export const unknown: PartType<"unsupported"> = {
   read: unknownSegment,
   asText: (segment) => `[Unsupported content: ${segment.type}]`,

@@ -1,5 +1,9 @@
 // The component that shows each kind of segment: a kind without one is a type error.
 import type { Component } from "svelte";
+import AudioPart from "./AudioPart.svelte";
+import AudioPreview from "./AudioPreview.svelte";
+import FilePart from "./FilePart.svelte";
+import FilePreview from "./FilePreview.svelte";
 import ImagePart from "./ImagePart.svelte";
 import ImagePreview from "./ImagePreview.svelte";
 import RefusalPart from "./RefusalPart.svelte";
@@ -11,13 +15,15 @@ const VIEWS: { [K in Segment["kind"]]: Component<PartProps<Extract<Segment, { ki
   markdown: TextPart,
   image: ImagePart,
   refusal: RefusalPart,
+  file: FilePart,
+  audio: AudioPart,
   unsupported: UnknownPart,
 };
 
 // The parts a user can attach, as the composer shows them before sending.
 const PREVIEWS: {
   [K in Segment["kind"]]?: Component<PreviewProps<Extract<Segment, { kind: K }>>>;
-} = { image: ImagePreview };
+} = { image: ImagePreview, file: FilePreview, audio: AudioPreview };
 
 /** The composer's preview of an attached part; null for a kind that is never attached. */
 export function previewOf(segment: Segment): Component<PreviewProps> | null {
