@@ -12,7 +12,9 @@ The model name picks the scenario (:data:`SCENARIOS`): ``text``, ``reasoning``,
 ``incomplete``, ``unknown`` (an event type no SDK knows, mid-stream), ``encrypted``
 (reasoning with ``encrypted_content``, counted when it comes back), the built-in
 tools ``code_interpreter``, ``image_generation``, ``file_search`` and ``mcp`` (a
-``mcp_list_tools`` then a ``mcp_call``), each followed by an answer; ``stall``
+``mcp_list_tools`` then a ``mcp_call``), each followed by an answer;
+``mcp_approval`` (an ``mcp_approval_request`` until the input holds an
+``mcp_approval_response``, then the call and an answer, or a refusal); ``stall``
 goes silent after its first delta until the client hangs up. Any other name
 echoes the last user text.
 """
@@ -148,6 +150,7 @@ def mcp_list_tools() -> dict[str, Any]:
         "type": "mcp_list_tools",
         "server_label": "deepwiki",
         "tools": [tool],
+        "error": None,
     }
 
 
@@ -160,6 +163,19 @@ def mcp_call() -> dict[str, Any]:
         "name": "ask_question",
         "arguments": json.dumps({"repo": "openai/openai-python"}),
         "output": "It is the official Python library.",
+        # As the API sends them: null fields stay in the item (and in a fold of it).
+        "error": None,
+        "approval_request_id": None,
+    }
+
+
+def mcp_approval_request() -> dict[str, Any]:
+    return {
+        "id": "mcpr_fake",
+        "type": "mcp_approval_request",
+        "server_label": "deepwiki",
+        "name": "ask_question",
+        "arguments": json.dumps({"repo": "openai/openai-python"}),
     }
 
 
@@ -234,6 +250,16 @@ def output_for(body: dict[str, Any]) -> dict[str, Any]:
         plan["output"] = [image_generation(), message("Here is your image.")]
     elif "file_search" in model:
         plan["output"] = [file_search(), message("Refunds are accepted within 30 days.")]
+    elif "mcp_approval" in model:
+        # Asks approval (require_approval) until the input answers it, then calls or not.
+        answers = [i for i in items if i.get("type") == "mcp_approval_response"]
+        if not answers:
+            plan["output"] = [mcp_list_tools(), mcp_approval_request()]
+        elif answers[-1].get("approve") is True:
+            call = {**mcp_call(), "approval_request_id": answers[-1].get("approval_request_id")}
+            plan["output"] = [call, message("It is the official library.")]
+        else:
+            plan["output"] = [message("The call was not approved.")]
     elif "mcp" in model:
         plan["output"] = [mcp_list_tools(), mcp_call(), message("It is the official library.")]
     elif "incomplete" in model:
@@ -488,6 +514,12 @@ class FakeResponses:
 
 # -- recorded vectors (tests/fixtures/responses-streams) ---------------------------
 
+
+def shown(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as a chat message keeps it: the translator drops null fields (no value)."""
+    return {k: v for k, v in item.items() if v is not None}
+
+
 USAGE = {"prompt_tokens": 10, "completion_tokens": 20, "total_tokens": 30}
 
 #: name -> (model, what it shows, the chat messages it must fold into, by hand).
@@ -629,9 +661,22 @@ VECTORS: dict[str, tuple[str, str, list[dict[str, Any]]]] = {
         [
             {
                 "role": "assistant",
-                "output_items": [mcp_list_tools(), mcp_call()],
+                "output_items": [shown(mcp_list_tools()), shown(mcp_call())],
                 "content": "It is the official library.",
                 "usage": USAGE,
+            }
+        ],
+    ),
+    "13_mcp_approval_request": (
+        "mcp_approval",
+        "An mcp_list_tools item, then an mcp_approval_request: the response ends waiting for "
+        "an mcp_approval_response in the next request's input.",
+        [
+            {
+                "role": "assistant",
+                "output_items": [shown(mcp_list_tools()), mcp_approval_request()],
+                "usage": USAGE,
+                "content": None,
             }
         ],
     ),

@@ -1,8 +1,13 @@
 """A conversation's messages as a file, and a file back into messages.
 
-:func:`to_json` writes exactly what OpenAI's ``messages=`` takes, :func:`to_markdown` a
-document for people, and :func:`parse_import` reads a JSON file back, checked message by
-message with :class:`~gptchat.protocol.ChatMessage`. Pure: no IO, no Flask.
+:func:`to_json` writes what OpenAI's ``messages=`` takes, and what gptchat shows of a
+Responses API reply beyond it (``annotations``, ``output_items``,
+``incomplete_details``: citations, built-in tool calls, an incomplete end), so that an
+imported conversation looks as it did. gptchat leaves those three out of what a handler
+gets (``_handler_styles.history``); a file given to the API directly should drop them.
+:func:`to_markdown` writes a document for people, and :func:`parse_import` reads a JSON
+file back, checked message by message with :class:`~gptchat.protocol.ChatMessage`. Pure:
+no IO, no Flask.
 
 The browser writes the same two formats (``client/src/core/exportFormat.ts``) for
 conversations it keeps itself; ``tests/fixtures/export/`` holds cases that both sides'
@@ -24,6 +29,9 @@ from .protocol import ChatMessage, describe_error
 # The fields OpenAI's Chat Completions API takes in a message: anything else (usage,
 # reasoning text, a stream's call index) is ours or a provider's and would be refused.
 _MESSAGE_KEYS = ("role", "name", "content", "refusal", "tool_calls", "tool_call_id")
+# What a Responses API reply adds (gptchat._responses), kept as it is after the rest.
+_REPLY_LISTS = ("annotations", "output_items")
+_REPLY_DETAILS = "incomplete_details"
 _ROLE_TITLES = {
     "system": "System",
     "developer": "Developer",
@@ -37,7 +45,9 @@ MAX_TITLE = 200
 
 
 def openai_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Keep only the fields OpenAI's API accepts, in a fixed order.
+    """Keep only the fields OpenAI's API accepts, in a fixed order, and after them what
+    gptchat shows of a Responses API reply (non-empty ``annotations`` and
+    ``output_items`` lists, an ``incomplete_details`` object), as they are.
 
     ``content`` is always there: null beside calls, else ``""`` for a message that has
     none (the API wants it on every message without calls).
@@ -60,6 +70,11 @@ def openai_messages(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any
         call = message.get("function_call")
         if isinstance(call, Mapping):
             clean["function_call"] = _clean_function(call)
+        for key in _REPLY_LISTS:
+            if isinstance(message.get(key), list) and message[key]:
+                clean[key] = message[key]
+        if isinstance(message.get(_REPLY_DETAILS), Mapping):
+            clean[_REPLY_DETAILS] = message[_REPLY_DETAILS]
         if "content" not in clean:
             has_calls = "tool_calls" in clean or "function_call" in clean
             clean["content"] = None if has_calls else ""
@@ -142,8 +157,12 @@ def to_markdown(title: str, messages: Sequence[Mapping[str, Any]]) -> str:
     Text is kept as is (it is markdown already), images become links (inline
     ``data:`` images a note, not kilobytes of base64), each tool call a fenced JSON
     block under its function's name with its result beneath it, and refusals are
-    marked. System and developer messages are included: the file is the whole
-    conversation.
+    marked. Of a Responses API reply, its built-in tool calls come first, a line or
+    a short block each (the search query, the code run and its output, the
+    generated image as a note, the MCP call with its result), then its text, its
+    cited sources as a numbered list (as the chat numbers them) and the note of an
+    incomplete reply. System and developer messages are included: the file is the
+    whole conversation.
 
     Example::
 
@@ -190,6 +209,8 @@ def to_markdown(title: str, messages: Sequence[Mapping[str, Any]]) -> str:
             heading += f" ({_one_line(m['name'])})"
         blocks.append(f"## {heading}")
         start = len(blocks)
+        for item in _list(m.get("output_items")):
+            blocks.extend(_item_blocks(item))
         blocks.extend(_content_blocks(m.get("content"), result=role in ("tool", "function")))
         if isinstance(m.get("refusal"), str) and m["refusal"]:
             blocks.append(_refusal(m["refusal"]))
@@ -197,6 +218,12 @@ def to_markdown(title: str, messages: Sequence[Mapping[str, Any]]) -> str:
             blocks.extend(_call_blocks(call["function"], call["id"], results.get(call["id"])))
         if m.get("function_call"):
             blocks.extend(_call_blocks(m["function_call"], "", results.get(f"#{i}")))
+        sources = _sources(m.get("annotations"))
+        if sources:
+            blocks.extend(["**Sources:**", "\n".join(sources)])
+        note = _incomplete_note(m.get("incomplete_details"))
+        if note:
+            blocks.append(f"*{note}*")
         if len(blocks) == start:
             blocks.append("*(empty message)*")
     return "\n\n".join(blocks) + "\n"
@@ -277,6 +304,159 @@ def _call_blocks(fn: Mapping[str, str], call_id: str, result: str | None) -> lis
         blocks.append("**Result:**")
         blocks.append(_fenced(result))
     return blocks
+
+
+# -- what a Responses API reply adds ------------------------------------------------
+
+
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _record(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _strings(value: Any) -> list[str]:
+    return [v for v in _list(value) if isinstance(v, str) and v]
+
+
+def _is_http(url: str) -> bool:
+    return url.lower().startswith(("http://", "https://"))
+
+
+def _destination(url: str) -> str:
+    # Characters that would end the link early are escaped the way a URL may be.
+    return re.sub(r"[()<> \t\n\r\f\v]", lambda m: f"%{ord(m.group()):02X}", url)
+
+
+def _link_text(text: str) -> str:
+    return re.sub(r"([\\\[\]])", r"\\\1", _one_line(text))
+
+
+def _sources(annotations: Any) -> list[str]:
+    """The url citations as a numbered list: one per URL, in order of first citation.
+
+    The fields are on the annotation (Responses API) or under ``url_citation`` (Chat
+    Completions), as the chat's citations.ts reads them.
+    """
+    titles: dict[str, str] = {}
+    for annotation in annotations if isinstance(annotations, list) else []:
+        if not isinstance(annotation, Mapping) or annotation.get("type") != "url_citation":
+            continue
+        nested = annotation.get("url_citation")
+        fields = nested if isinstance(nested, Mapping) else annotation
+        url = _str(fields.get("url")).strip()
+        if not url:
+            continue
+        title = _str(fields.get("title")).strip()
+        if not titles.get(url):
+            titles[url] = title
+    lines = []
+    for n, (url, title) in enumerate(titles.items(), 1):
+        if _is_http(url):
+            lines.append(f"{n}. [{_link_text(title or url)}]({_destination(url)})")
+        else:  # not a web link: named, never linked
+            lines.append(f"{n}. {_one_line(title + ' — ' + url if title else url)}")
+    return lines
+
+
+def _incomplete_note(details: Any) -> str | None:
+    """The note the chat shows under an incomplete reply (outputItems.ts), or None."""
+    if not isinstance(details, Mapping):
+        return None
+    reason = _one_line(_str(details.get("reason")))
+    if reason == "max_output_tokens":
+        return "This reply is incomplete: it reached the output token limit."
+    if reason == "content_filter":
+        return "This reply is incomplete: the content filter stopped it."
+    if not reason or reason == "unknown":
+        return "This reply is incomplete."
+    return f"This reply is incomplete: {reason}."
+
+
+_IMAGE_TYPES = {"jpg": "jpeg", "svg": "svg+xml"}
+
+
+def _item_blocks(item: Any) -> list[str]:
+    """A built-in tool call (or an item of another type) in a line or a short block."""
+    if not isinstance(item, Mapping):
+        return []
+    kind = _str(item.get("type"))
+    if kind == "reasoning":
+        return []  # the chat shows its summary as Thinking, which is not exported
+    status = _str(item.get("status"))
+    mark = f" *({_one_line(status.replace('_', ' '))})*" if status not in ("", "completed") else ""
+    if kind == "web_search_call":
+        action = _record(item.get("action"))
+        url = _one_line(_str(action.get("url")))
+        if action.get("type") == "open_page":
+            return [f"**Opened a page:** {url}{mark}"]
+        if action.get("type") == "find_in_page":
+            pattern = _one_line(_str(action.get("pattern")))
+            return [f"**Searched a page:** {url} for “{pattern}”{mark}"]
+        query = _str(action.get("query")) or ", ".join(_strings(action.get("queries")))
+        return [_titled("Web search", _one_line(query), mark)]
+    if kind == "file_search_call":
+        queries = ", ".join(_strings(item.get("queries")))
+        return [_titled("File search", _one_line(queries), mark)]
+    if kind == "code_interpreter_call":
+        blocks = [f"**Code:**{mark}"]
+        if _str(item.get("code")):
+            blocks.append(_code(item["code"], "python"))
+        for output in map(_record, _list(item.get("outputs"))):
+            if output.get("type") == "logs" and _str(output.get("logs")):
+                blocks.extend(["**Output:**", _code(output["logs"], "")])
+            elif output.get("type") == "image" and _str(output.get("url")):
+                blocks.append(_image(output["url"]))
+        return blocks
+    if kind == "image_generation_call":
+        blocks = [_titled("Image generation", _one_line(_str(item.get("revised_prompt"))), mark)]
+        if _str(item.get("result")):
+            fmt = _str(item.get("output_format")).lower() or "png"
+            data = _SPACES.sub("", item["result"])
+            blocks.append(_image(f"data:image/{_IMAGE_TYPES.get(fmt, fmt)};base64,{data}"))
+        return blocks + _error_blocks(item.get("error"))
+    if kind in ("mcp_call", "mcp_approval_request"):
+        server, name = _one_line(_str(item.get("server_label"))), _one_line(_str(item.get("name")))
+        tool = ".".join(p for p in (server, name) if p) or "?"
+        label = "Tool call" if kind == "mcp_call" else "Approval requested"
+        blocks = [
+            f"**{label}:** `{tool}`{mark}" if "`" not in tool else f"**{label}:** {tool}{mark}"
+        ]
+        blocks.append(_fenced(_str(item.get("arguments"))))
+        if _str(item.get("output")):
+            blocks.extend(["**Result:**", _fenced(item["output"])])
+        return blocks + _error_blocks(item.get("error"))
+    if kind == "mcp_list_tools":
+        server = _one_line(_str(item.get("server_label"))) or "a server"
+        names = [_one_line(_str(_record(t).get("name"))) for t in _list(item.get("tools"))]
+        listed = ", ".join(n for n in names if n)
+        return [_titled(f"Tools of {server}", listed, mark), *_error_blocks(item.get("error"))]
+    return [f"*[{_one_line(kind) or 'unknown'} not shown]*"]
+
+
+def _titled(label: str, detail: str, mark: str) -> str:
+    return f"**{label}:** {detail}{mark}" if detail else f"**{label}**{mark}"
+
+
+def _error_blocks(error: Any) -> list[str]:
+    # The API's error objects: a message, else a type (an MCP tool's has only content).
+    text = _str(error) or _str(_record(error).get("message")) or _str(_record(error).get("type"))
+    if not text and isinstance(error, Mapping) and error:
+        text = "an error"
+    return [f"**Error:** {_one_line(text)}"] if text else []
+
+
+def _code(text: str, language: str) -> str:
+    """Code in a fence longer than any run of backticks inside it, as written."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{text.rstrip(chr(10))}\n{fence}"
 
 
 def _fenced(text: str) -> str:

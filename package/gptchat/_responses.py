@@ -122,6 +122,26 @@ def plain_of(obj: Any, where: str) -> dict[str, Any]:
     return plain
 
 
+def exact_plain(obj: Any, where: str) -> Any:
+    """``obj`` as JSON-safe dicts and lists, null fields kept: the API's own JSON.
+
+    :func:`~gptchat._coerce.to_plain` drops nulls (in a delta they mean "nothing
+    here"); a fold of the output must not, or an item would not come out as the
+    API gives it (an ``mcp_call``'s ``"error": null``). SDK objects give the
+    fields they were made with (``exclude_unset``): for a parsed event, its JSON.
+    """
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    if isinstance(obj, Mapping):
+        return {str(k): exact_plain(v, f"{where}.{k}") for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [exact_plain(v, f"{where}[{i}]") for i, v in enumerate(obj)]
+    dump = getattr(obj, "model_dump", None)
+    if callable(dump):
+        return exact_plain(dump(mode="json", exclude_unset=True), where)
+    raise TypeError(f"{where} is a {type(obj).__name__}, not a Responses API object")
+
+
 def _failure(plain: Mapping[str, Any]) -> ResponseFailed:
     if plain.get("type") == "error":
         message = plain.get("message") or "the Responses API reported an error"
@@ -480,7 +500,8 @@ class ResponsesTranslator:
     def _event(self, plain: dict[str, Any], raw: Any) -> None:
         kind = str(plain.get("type"))
         _check(kind, plain)
-        self._folder.feed(plain)
+        # A delta's text is the same either way; what the fold copies keeps its nulls.
+        self._folder.feed(plain if kind.endswith(".delta") else exact_plain(raw, "the event"))
         if kind in ("error", "response.failed"):
             raise _failure(plain)
         if kind in ("response.created", "response.in_progress", "response.queued"):
@@ -804,7 +825,10 @@ def concat_response_stream(events: Iterable[Any]) -> list[dict[str, Any]]:
     Like ``concat_stream`` for Chat Completions: text, refusals, reasoning
     summaries and function call arguments concatenate; ``output_item.done``
     replaces an item with its final state; the output of ``response.completed``
-    (or ``.incomplete``/``.failed``), when it carries one, is the result.
+    (or ``.incomplete``/``.failed``), when it carries one, is the result. Each
+    item comes out as that event's ``response.output`` has it, null fields too
+    (an ``mcp_call``'s ``"error": null``), whether from the events' dicts or
+    the SDK's objects.
 
     Example::
 
@@ -814,5 +838,8 @@ def concat_response_stream(events: Iterable[Any]) -> list[dict[str, Any]]:
     """
     folder = OutputFolder()
     for event in events:
-        folder.feed(plain_of(event, "the streamed event"))
+        plain = exact_plain(event, "the streamed event")
+        if not isinstance(plain, dict):
+            raise TypeError(f"the streamed event is a {type(event).__name__}, not an event")
+        folder.feed(plain)
     return folder.items()

@@ -125,9 +125,23 @@ def _themes(chat_page: ChatPage, name: str) -> None:
 
 
 def _open_items(chat_page: ChatPage) -> None:
-    for header in chat_page.page.get_by_test_id("output-item-header").all():
+    for header in chat_page.page.locator("details > summary[data-testid=output-item-header]").all():
         if header.evaluate("el => !el.parentElement.open"):
             header.click()
+
+
+def _shot(chat_page: ChatPage, locator: Any, name: str) -> None:
+    """A screenshot of one element (with a margin of page around it)."""
+    chat_page.screenshots.mkdir(parents=True, exist_ok=True)
+    box = locator.bounding_box()
+    assert box is not None
+    clip = {
+        "x": max(0, box["x"] - 16),
+        "y": max(0, box["y"] - 16),
+        "width": box["width"] + 32,
+        "height": box["height"] + 32,
+    }
+    chat_page.page.screenshot(path=str(chat_page.screenshots / f"{name}.png"), clip=clip)
 
 
 def test_built_in_tool_calls_show_as_blocks_with_title_status_and_body(
@@ -177,10 +191,28 @@ def test_built_in_tool_calls_show_as_blocks_with_title_status_and_body(
     expect(call).to_contain_text("openai/openai-python")
     expect(call).to_contain_text("It is the official Python library.")
     assert items.count() == 6
+    # A web search without sources is a line, not a block that opens on nothing.
+    search = page.locator('[data-type="web_search_call"]')
+    expect(search.locator("details")).to_have_count(0)
+    expect(search.get_by_test_id("output-item-body")).to_have_count(0)
+    arrow = search.get_by_test_id("output-item-header").evaluate(
+        "el => getComputedStyle(el, '::after').content"
+    )
+    assert arrow in ("none", "normal", ""), arrow
+    # The image is in view under a compact block; the block opens on the prompt only.
+    generated = page.locator('[data-type="image_generation_call"]')
+    expect(generated.locator("details")).to_have_count(0)  # no prompt: nothing to open
+    expect(generated.get_by_test_id("output-item-figure").locator("img")).to_be_visible()
+    width = generated.get_by_test_id("output-item-figure").evaluate("el => el.clientWidth")
+    assert 300 <= width <= 420, width
     _themes(chat_page, "tools")
-    # The web search reply, scrolled to, for its block's look.
+    # The code block's look, then the web search line and the generated image.
     page.locator('[data-type="code_interpreter_call"]').scroll_into_view_if_needed()
     chat_page.screenshot("responses-code-light")
+    replies = chat_page.messages("assistant")
+    _shot(chat_page, replies.nth(0), "responses-web-search-line")
+    replies.nth(2).scroll_into_view_if_needed()
+    _shot(chat_page, replies.nth(2), "responses-image-light")
 
 
 def test_citations_give_a_numbered_list_of_working_links(
@@ -196,9 +228,43 @@ def test_citations_give_a_numbered_list_of_working_links(
     expect(link).to_have_text(SOURCE["title"])
     expect(link).to_have_attribute("href", SOURCE["url"])
     expect(sources).to_contain_text("example.com")
-    marker = reply.locator(".md-root a", has_text="[1]")
+    # The marker: a small raised pill with the number, linking to the source.
+    marker = reply.locator(".md-root sup.md-cite > a.md-cite-link")
+    expect(marker).to_have_count(1)
+    expect(marker).to_have_text("1")
     expect(marker).to_have_attribute("href", SOURCE["url"])
-    expect(reply.locator(".md-root")).to_contain_text("Paris[1] is the capital of France.")
+    expect(marker).to_have_attribute("aria-label", "Source 1")
+    expect(reply.locator(".md-root")).to_have_text("Paris1 is the capital of France.")
+    look = marker.evaluate(
+        """(a) => {
+            const p = a.closest("p");
+            const range = document.createRange();
+            range.setStart(p.firstChild, 0);
+            range.setEnd(p.firstChild, 5);
+            const word = range.getBoundingClientRect();
+            const pill = a.getBoundingClientRect();
+            const style = getComputedStyle(a);
+            return {
+                wordTop: word.top, wordBottom: word.bottom, wordHeight: word.height,
+                pillTop: pill.top, pillBottom: pill.bottom, pillHeight: pill.height,
+                pFont: parseFloat(getComputedStyle(p).fontSize),
+                font: parseFloat(style.fontSize), radius: parseFloat(style.borderTopLeftRadius),
+                underline: style.textDecorationLine, background: style.backgroundColor,
+                pHeight: p.getBoundingClientRect().height,
+                lineHeight: parseFloat(getComputedStyle(p).lineHeight),
+            };
+        }"""
+    )
+    assert look["font"] < 0.8 * look["pFont"], look  # small
+    assert look["pillHeight"] < look["wordHeight"], look
+    assert look["pillTop"] < look["wordTop"] + 0.25 * look["wordHeight"], look  # raised
+    assert look["pillBottom"] < look["wordBottom"], look
+    assert look["underline"] == "none" and look["radius"] > 4, look  # a pill, not a link
+    assert look["background"] not in ("rgba(0, 0, 0, 0)", "transparent"), look
+    assert look["pHeight"] <= look["lineHeight"] + 1, look  # the line is no taller for it
+    _shot(chat_page, reply, "responses-citation-marker-light")
+    marker.hover()
+    _shot(chat_page, reply, "responses-citation-marker-hover")
     _themes(chat_page, "citation")
 
 
@@ -226,3 +292,57 @@ def test_an_unknown_item_type_shows_a_generic_block_and_the_run_finishes(
     expect(block.get_by_test_id("output-item-body")).to_contain_text('"widget": "spinning"')
     expect(reply).to_contain_text("Echo: hi")
     expect(chat_page.page.get_by_test_id("run-error")).to_have_count(0)
+
+
+def test_an_mcp_approval_request_shows_as_its_own_block_and_a_handler_answers_it(
+    chat: ChatApp, client: OpenAI, chat_page: ChatPage
+) -> None:
+    """The README's way: the handler asks (app.ask) and sends an mcp_approval_response."""
+
+    @chat.handle_send_message(format="responses")
+    def handler(items: list[Any]) -> None:
+        items = list(items)
+        while True:
+            response = chat.stream(
+                client.responses.create(model="mcp_approval", input=items, stream=True)
+            )
+            items += [item.model_dump(exclude_none=True) for item in response.output]
+            asks = [item for item in response.output if item.type == "mcp_approval_request"]
+            if not asks:
+                return
+            for item in asks:
+                choice = chat.ask(
+                    f"Allow `{item.server_label}.{item.name}`?", choices=["Allow", "Deny"]
+                )
+                items.append(
+                    {
+                        "type": "mcp_approval_response",
+                        "approval_request_id": item.id,
+                        "approve": choice == "Allow",
+                    }
+                )
+
+    chat_page.open().send("ask deepwiki")
+    page = chat_page.page
+    block = page.locator('[data-type="mcp_approval_request"]')
+    expect(block.get_by_test_id("output-item-title")).to_have_text(
+        "Wants to call deepwiki.ask_question"
+    )
+    expect(block).to_have_attribute("data-state", "waiting")
+    expect(block.get_by_test_id("output-item-status")).to_have_text("Approval needed")
+    block.get_by_test_id("output-item-header").click()
+    body = block.get_by_test_id("output-item-body")
+    expect(body).to_contain_text("deepwiki")
+    expect(body).to_contain_text("ask_question")
+    expect(body).to_contain_text('"repo": "openai/openai-python"')
+    expect(chat_page.last_assistant()).to_contain_text("Allow deepwiki.ask_question?")
+    expect(page.get_by_test_id("ask-choice")).to_have_text(["Allow", "Deny"])
+    chat_page.screenshot("responses-mcp-approval-light")
+    page.get_by_test_id("ask-choice").filter(has_text="Allow").click()
+    chat_page.wait_idle()
+    call = page.locator('[data-type="mcp_call"]')
+    expect(call.get_by_test_id("output-item-title")).to_have_text("Called deepwiki.ask_question")
+    expect(chat_page.last_assistant()).to_contain_text("It is the official library.")
+    # A request of the past once the reply ended: no longer "needed".
+    expect(block.get_by_test_id("output-item-status")).to_have_text("Approval requested")
+    chat_page.screenshot("responses-mcp-approved-light")

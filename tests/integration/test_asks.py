@@ -537,6 +537,10 @@ def test_two_tabs_first_answer_counts_and_other_users_are_refused(
     assert b.wait_event("run_finished") == end
     assert reply_of(b, end["run_id"]) == reply_of(a, end["run_id"])
 
+    # run_finished is sent when the run ends; its final write to the store comes after
+    # (RunRecorder, then Run.kept): what the store has now may be a checkpoint.
+    run = hchat.server.runs.get(CID, "alice")
+    assert run is not None and run.run_id == end["run_id"] and run.kept.wait(10)
     store = hchat.store
     assert store is not None
     conversation = store.get("alice", CID)

@@ -22,10 +22,12 @@ from gptchat._export import (
     to_json,
     to_markdown,
 )
+from gptchat._handler_styles import history
 from gptchat.protocol import ChatMessage
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "export"
 CASES = sorted(p.name.removesuffix(".input.json") for p in FIXTURES.glob("*.input.json"))
+REPLY_KEYS = {"annotations", "output_items", "incomplete_details"}
 LIMITS: dict[str, int] = {"max_bytes": 1024 * 1024, "max_messages": 1000}
 
 
@@ -35,7 +37,28 @@ def load(case: str) -> dict[str, Any]:
 
 
 def test_there_are_fixture_cases() -> None:
-    assert {"basic", "edge", "parts", "tools"} <= set(CASES)
+    assert {"basic", "edge", "parts", "tools", "responses"} <= set(CASES)
+
+
+def test_a_responses_reply_keeps_its_citations_tool_calls_and_end_both_ways() -> None:
+    """JSON keeps them as they are, and an import gives them back; Markdown shows them."""
+    given = load("responses")["messages"]
+    text = to_json(given)
+    reply = json.loads(text)[1]
+    for key in REPLY_KEYS:
+        assert reply[key] == given[1][key]
+    _, messages = parse_import(text, **LIMITS)
+    assert all(messages[1][key] == given[1][key] for key in REPLY_KEYS)
+    assert "usage" not in messages[1] and "reasoning_content" not in messages[1]
+    markdown = to_markdown("t", messages)
+    assert "1. [Metro \\[news\\]](https://example.com/a)" in markdown
+    assert "*This reply is incomplete: it reached the output token limit.*" in markdown
+    assert "**Web search:** Paris news today" in markdown
+    # Empty lists and a non-object are no reply's: left out, as before.
+    bare = {"role": "assistant", "content": "x", "annotations": [], "output_items": []}
+    assert json.loads(to_json([{**bare, "incomplete_details": None}])) == [
+        {"role": "assistant", "content": "x"}
+    ]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -57,18 +80,14 @@ def test_exported_json_is_valid_openai_messages_and_imports_back(case: str) -> N
     given = load(case)
     text = to_json(given["messages"])
     exported = json.loads(text)
+    api_keys = {"role", "content", "name", "refusal", "tool_calls", "tool_call_id"}
+    api_keys.add("function_call")
     for message in exported:
         ChatMessage.model_validate(message)
-        # Only fields the Chat Completions API takes.
-        assert set(message) <= {
-            "role",
-            "content",
-            "name",
-            "refusal",
-            "tool_calls",
-            "tool_call_id",
-            "function_call",
-        }
+        # Fields the Chat Completions API takes, and what gptchat shows of a Responses
+        # API reply, which a handler never gets (it would go back to the model).
+        assert set(message) <= api_keys | REPLY_KEYS
+        assert set(history([message])[0]) <= api_keys
     title, messages = parse_import(text.encode("utf-8"), **LIMITS)
     assert title is None
     assert messages == exported

@@ -102,6 +102,31 @@ def test_concat_response_stream_folds_the_output(name: str) -> None:
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_the_fold_gives_each_item_as_the_terminal_event_has_it(name: str) -> None:
+    """Null fields included (an mcp_call's "error": null), from dicts and SDK objects,
+    by ``concat_response_stream`` and by the translator that ``app.stream`` folds with."""
+    events = load(name)["events"]
+    output = events[-1]["response"]["output"]
+    assert output == load(name)["expected_output"]
+    streamed = [e for e in events if e["type"] not in TERMINAL]
+    for given in (events, sdk_events(events), streamed, sdk_events(streamed)):
+        assert concat_response_stream(given) == output
+        translator = ResponsesTranslator(lambda: "m")
+        try:
+            for event in given:
+                translator.feed(event)
+        except ResponseFailed:
+            pass
+        assert translator.output() == output
+
+
+def test_the_vectors_keep_null_fields_as_the_api_sends_them() -> None:
+    """Else the test above could not fail on a fold that drops them."""
+    (_, call, _) = load("12_mcp_list_tools_and_call")["expected_output"]
+    assert call["type"] == "mcp_call" and call["error"] is None
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_the_fold_agrees_with_openais_own_accumulator(name: str) -> None:
     """From the deltas (the SDK's snapshot keeps items as added, not as done)."""
     state: ResponseStreamState[Any] = ResponseStreamState(input_tools=omit, text_format=omit)

@@ -29,7 +29,7 @@ const load = (name: string): Case => JSON.parse(read(`${name}.input.json`)) as C
 
 describe("the shared export fixtures", () => {
   it("has the cases the Python tests check", () => {
-    expect(CASES).toEqual(expect.arrayContaining(["basic", "edge", "parts", "tools"]));
+    expect(CASES).toEqual(expect.arrayContaining(["basic", "edge", "parts", "tools", "responses"]));
   });
 
   it("edge: what is not OpenAI's exports as it is, and is refused on import", () => {

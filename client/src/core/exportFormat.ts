@@ -1,11 +1,17 @@
 // A conversation's branch as a file, for conversations the browser keeps itself: the same
-// OpenAI JSON and Markdown as the server's gptchat/_export.py, rule for rule.
-// tests/fixtures/export/ holds cases that both sides' tests check. No DOM here.
+// OpenAI JSON and Markdown as the server's gptchat/_export.py, rule for rule (the JSON
+// keeps a Responses API reply's annotations, output_items and incomplete_details too, so
+// that an import shows it as it was). tests/fixtures/export/ holds cases that both sides'
+// tests check. No DOM here.
 
 type Json = Record<string, unknown>;
 
 /** The fields OpenAI's Chat Completions API takes in a message (and their order). */
 const MESSAGE_KEYS = ["role", "name", "content", "refusal", "tool_calls", "tool_call_id"] as const;
+
+/** What a Responses API reply adds (kept as it is, after the rest). */
+const REPLY_LISTS = ["annotations", "output_items"] as const;
+const REPLY_DETAILS = "incomplete_details";
 
 const ROLE_TITLES: Record<string, string> = {
   system: "System",
@@ -56,8 +62,10 @@ function cleanCall(call: unknown): OpenAIToolCall {
 }
 
 /**
- * Keep only the fields OpenAI's API accepts, in a fixed order; `content` is always there
- * (null beside calls, else "").
+ * Keep only the fields OpenAI's API accepts, in a fixed order, and after them what gptchat
+ * shows of a Responses API reply (non-empty `annotations` and `output_items` lists, an
+ * `incomplete_details` object), as they are; `content` is always there (null beside
+ * calls, else "").
  *
  * @example openaiMessages([{ role: "assistant", content: "Hi", usage: {} }])
  *   // [{ role: "assistant", content: "Hi" }]
@@ -75,6 +83,11 @@ export function openaiMessages(messages: readonly object[]): OpenAIMessage[] {
     }
     const call = message["function_call"];
     if (isObject(call)) clean["function_call"] = cleanFunction(call);
+    for (const key of REPLY_LISTS) {
+      const value = message[key];
+      if (Array.isArray(value) && value.length) clean[key] = value;
+    }
+    if (isObject(message[REPLY_DETAILS])) clean[REPLY_DETAILS] = message[REPLY_DETAILS];
     if (!("content" in clean)) {
       const hasCalls = "tool_calls" in clean || "function_call" in clean;
       clean["content"] = hasCalls ? null : "";
@@ -119,7 +132,9 @@ function contentText(content: unknown): string {
 /**
  * A readable document: the title, then one section per message by role. Text is kept as
  * is, images become links (inline `data:` images a note), each tool call a fenced JSON
- * block under its function's name with its result beneath it, refusals are marked.
+ * block under its function's name with its result beneath it, refusals are marked. Of a
+ * Responses API reply: its built-in tool calls first (a line or a short block each), then
+ * its text, its cited sources numbered as the chat numbers them, and an incomplete note.
  *
  * @example toMarkdown("Hi", [{ role: "user", content: "Hello" }]) // "# Hi\n\n## User\n\nHello\n"
  */
@@ -158,6 +173,7 @@ export function toMarkdown(title: string, input: readonly object[]): string {
     if (typeof name === "string" && name) heading += ` (${oneLine(name)})`;
     blocks.push(`## ${heading}`);
     const start = blocks.length;
+    for (const item of asList(m["output_items"])) blocks.push(...itemBlocks(item));
     blocks.push(...contentBlocks(m.content, m.role === "tool" || m.role === "function"));
     const refusal = m["refusal"];
     if (typeof refusal === "string" && refusal) blocks.push(refusalBlock(refusal));
@@ -165,6 +181,10 @@ export function toMarkdown(title: string, input: readonly object[]): string {
       blocks.push(...callBlocks(call.function, call.id, results.get(call.id)));
     }
     if (m.function_call) blocks.push(...callBlocks(m.function_call, "", results.get(`#${i}`)));
+    const sources = sourceLines(m["annotations"]);
+    if (sources.length) blocks.push("**Sources:**", sources.join("\n"));
+    const note = incompleteText(m[REPLY_DETAILS]);
+    if (note) blocks.push(`*${note}*`);
     if (blocks.length === start) blocks.push("*(empty message)*");
   });
   return blocks.join("\n\n") + "\n";
@@ -232,6 +252,141 @@ function callBlocks(fn: OpenAIFunction, callId: string, result: string | undefin
   const blocks = [`**Tool call:** \`${oneLine(fn.name || "?")}\`${suffix}`, fenced(fn.arguments)];
   if (result !== undefined) blocks.push("**Result:**", fenced(result));
   return blocks;
+}
+
+// -- what a Responses API reply adds ------------------------------------------------
+
+const str = (value: unknown): string => (typeof value === "string" ? value : "");
+const rec = (value: unknown): Json => (isObject(value) ? value : {});
+const asList = (value: unknown): unknown[] => (Array.isArray(value) ? (value as unknown[]) : []);
+const strings = (value: unknown): string[] =>
+  asList(value).filter((v): v is string => typeof v === "string" && v !== "");
+
+const isHttp = (url: string): boolean => /^https?:\/\//i.test(url);
+
+/** Characters that would end the link early are escaped the way a URL may be. */
+function destination(url: string): string {
+  return url.replace(
+    /[()<> \t\n\r\f\v]/g,
+    (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase().padStart(2, "0"),
+  );
+}
+
+const linkText = (text: string): string => oneLine(text).replace(/([\\[\]])/g, "\\$1");
+
+/** The url citations as a numbered list: one per URL, in order of first citation. */
+function sourceLines(annotations: unknown): string[] {
+  const titles = new Map<string, string>();
+  for (const annotation of asList(annotations)) {
+    if (!isObject(annotation) || annotation["type"] !== "url_citation") continue;
+    const nested = annotation["url_citation"];
+    const fields = isObject(nested) ? nested : annotation;
+    const url = str(fields["url"]).trim();
+    if (!url) continue;
+    const title = str(fields["title"]).trim();
+    if (!titles.get(url)) titles.set(url, title);
+  }
+  return [...titles].map(([url, title], i) =>
+    isHttp(url)
+      ? `${i + 1}. [${linkText(title || url)}](${destination(url)})`
+      : `${i + 1}. ${oneLine(title ? `${title} — ${url}` : url)}`,
+  );
+}
+
+/** The note the chat shows under an incomplete reply (ui/outputItems.ts), or null. */
+function incompleteText(details: unknown): string | null {
+  if (!isObject(details)) return null;
+  const reason = oneLine(str(details["reason"]));
+  if (reason === "max_output_tokens") {
+    return "This reply is incomplete: it reached the output token limit.";
+  }
+  if (reason === "content_filter")
+    return "This reply is incomplete: the content filter stopped it.";
+  if (!reason || reason === "unknown") return "This reply is incomplete.";
+  return `This reply is incomplete: ${reason}.`;
+}
+
+const IMAGE_TYPES: Record<string, string> = { jpg: "jpeg", svg: "svg+xml" };
+
+/** A built-in tool call (or an item of another type) in a line or a short block. */
+function itemBlocks(item: unknown): string[] {
+  if (!isObject(item)) return [];
+  const kind = str(item["type"]);
+  if (kind === "reasoning") return []; // shown as Thinking in the chat, not exported
+  const status = str(item["status"]);
+  const mark =
+    status === "" || status === "completed" ? "" : ` *(${oneLine(status.replace(/_/g, " "))})*`;
+  const titled = (label: string, detail: string): string =>
+    detail ? `**${label}:** ${detail}${mark}` : `**${label}**${mark}`;
+  if (kind === "web_search_call") {
+    const action = rec(item["action"]);
+    const url = oneLine(str(action["url"]));
+    if (action["type"] === "open_page") return [`**Opened a page:** ${url}${mark}`];
+    if (action["type"] === "find_in_page") {
+      return [`**Searched a page:** ${url} for “${oneLine(str(action["pattern"]))}”${mark}`];
+    }
+    const query = str(action["query"]) || strings(action["queries"]).join(", ");
+    return [titled("Web search", oneLine(query))];
+  }
+  if (kind === "file_search_call") {
+    return [titled("File search", oneLine(strings(item["queries"]).join(", ")))];
+  }
+  if (kind === "code_interpreter_call") {
+    const blocks = [`**Code:**${mark}`];
+    const code = str(item["code"]);
+    if (code) blocks.push(codeBlock(code, "python"));
+    for (const output of asList(item["outputs"]).map(rec)) {
+      const logs = str(output["logs"]);
+      const url = str(output["url"]);
+      if (output["type"] === "logs" && logs) blocks.push("**Output:**", codeBlock(logs, ""));
+      else if (output["type"] === "image" && url) blocks.push(imageBlock(url));
+    }
+    return blocks;
+  }
+  if (kind === "image_generation_call") {
+    const blocks = [titled("Image generation", oneLine(str(item["revised_prompt"])))];
+    const result = str(item["result"]);
+    if (result) {
+      const format = str(item["output_format"]).toLowerCase() || "png";
+      const data = result.replace(SPACES, "");
+      blocks.push(imageBlock(`data:image/${IMAGE_TYPES[format] ?? format};base64,${data}`));
+    }
+    return [...blocks, ...errorBlocks(item["error"])];
+  }
+  if (kind === "mcp_call" || kind === "mcp_approval_request") {
+    const parts = [oneLine(str(item["server_label"])), oneLine(str(item["name"]))];
+    const tool = parts.filter(Boolean).join(".") || "?";
+    const label = kind === "mcp_call" ? "Tool call" : "Approval requested";
+    const blocks = [
+      tool.includes("`") ? `**${label}:** ${tool}${mark}` : `**${label}:** \`${tool}\`${mark}`,
+      fenced(str(item["arguments"])),
+    ];
+    const output = str(item["output"]);
+    if (output) blocks.push("**Result:**", fenced(output));
+    return [...blocks, ...errorBlocks(item["error"])];
+  }
+  if (kind === "mcp_list_tools") {
+    const server = oneLine(str(item["server_label"])) || "a server";
+    const names = asList(item["tools"])
+      .map((t) => oneLine(str(rec(t)["name"])))
+      .filter(Boolean);
+    return [titled(`Tools of ${server}`, names.join(", ")), ...errorBlocks(item["error"])];
+  }
+  return [`*[${oneLine(kind) || "unknown"} not shown]*`];
+}
+
+function errorBlocks(error: unknown): string[] {
+  // The API's error objects: a message, else a type (an MCP tool's has only content).
+  let text = str(error) || str(rec(error)["message"]) || str(rec(error)["type"]);
+  if (!text && isObject(error) && Object.keys(error).length) text = "an error";
+  return text ? [`**Error:** ${oneLine(text)}`] : [];
+}
+
+/** Code in a fence longer than any run of backticks inside it, as written. */
+function codeBlock(text: string, language: string): string {
+  const longest = Math.max(0, ...(text.match(/`+/g) ?? []).map((run) => run.length));
+  const fence = "`".repeat(Math.max(3, longest + 1));
+  return `${fence}${language}\n${text.replace(/\n+$/, "")}\n${fence}`;
 }
 
 /** Text in a code fence longer than any run of backticks inside; JSON re-indented. */

@@ -1,5 +1,6 @@
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { lex } from "../core/markdown/render";
+import { loadRenderer, renderMarkdown } from "./markdown/index";
 import { httpLink, sourcesOf, withMarkers } from "./citations";
 
 const cite = (url: string, end: unknown, title?: string, start = 0) => ({
@@ -130,5 +131,52 @@ describe("withMarkers", () => {
     );
     const [table] = lex(out);
     expect(table?.type).toBe("table");
+  });
+});
+
+describe("markers as the chat draws them", () => {
+  beforeAll(() => loadRenderer());
+  const render = (text: string): HTMLElement => {
+    const root = document.createElement("div");
+    renderMarkdown(root, text);
+    return root;
+  };
+
+  it("are small raised pills with the source's number, linking to it", () => {
+    const text = marked("Paris is big. Rome too.", [
+      cite(PARIS, 13),
+      cite("https://b.org/", 23),
+      cite(PARIS, 23),
+    ]);
+    const root = render(text);
+    const pills = [...root.querySelectorAll("sup.md-cite > a.md-cite-link")];
+    expect(pills.map((a) => a.textContent)).toEqual(["1", "1", "2"]);
+    expect(pills.map((a) => a.getAttribute("href"))).toEqual([PARIS, PARIS, "https://b.org/"]);
+    expect(pills[0]?.getAttribute("aria-label")).toBe("Source 1");
+    expect(pills[0]?.getAttribute("target")).toBe("_blank");
+    expect(pills[0]?.getAttribute("rel")).toBe("noopener noreferrer");
+    expect(root.textContent?.trim()).toBe("Paris is big.1 Rome too.12");
+  });
+
+  it("in a table cell and beside a bare URL too", () => {
+    const given = "| a |\n|---|\n| one |\n\nat https://x.org/a";
+    const text = marked(given, [cite(PARIS, 18), cite(PARIS, given.length)]);
+    const root = render(text);
+    expect(root.querySelectorAll("td sup.md-cite")).toHaveLength(1);
+    expect(root.querySelectorAll("p sup.md-cite")).toHaveLength(1);
+    expect(root.querySelector('p a[href="https://x.org/a"]')).not.toBeNull();
+  });
+
+  it("only for a link that reads [n] and may be followed; other links stay links", () => {
+    const root = render(
+      "See [\\[1\\]](javascript:alert(1)) [\\[x\\]](https://a.org/) [1](https://a.org/) [\\[12\\]](https://a.org/)",
+    );
+    expect(root.querySelector(".md-link-blocked")?.textContent).toBe("[1]");
+    expect([...root.querySelectorAll("sup.md-cite a")].map((a) => a.textContent)).toEqual(["12"]);
+    expect([...root.querySelectorAll("a:not(.md-cite-link)")].map((a) => a.textContent)).toEqual([
+      "[x]",
+      "1",
+    ]);
+    expect(root.querySelector("[onclick], script")).toBeNull();
   });
 });

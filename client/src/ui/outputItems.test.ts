@@ -125,6 +125,13 @@ describe("itemView: each built-in tool", () => {
     expect(itemView({ type: "web_search_call", status: "in_progress" }, "running").title).toBe(
       "Searching the web",
     );
+    // Nothing inside, nothing to open: its query is in its title.
+    const plain = itemView(
+      { type: "web_search_call", status: "completed", action: { type: "search", query: "q" } },
+      "running",
+    );
+    expect(plain).toMatchObject({ title: "Searched the web: q", sections: [], expandable: false });
+    expect(open.expandable).toBe(true);
   });
   it("code interpreter: the code as a python block, logs, images", () => {
     const item = {
@@ -154,11 +161,19 @@ describe("itemView: each built-in tool", () => {
       { type: "image_generation_call", status: "completed", result: PNG, revised_prompt: "A dot" },
       "running",
     );
-    expect(done).toMatchObject({ title: "Generated an image", state: "done", open: true });
-    expect(done.sections).toEqual([
-      { kind: "image", label: "", url: `data:image/png;base64,${PNG}`, alt: "A dot" },
-      { kind: "text", label: "Prompt", text: "A dot" },
-    ]);
+    // The image in view under a compact block that opens on the prompt, as ChatGPT has it.
+    expect(done).toMatchObject({ title: "Generated an image", state: "done", expandable: true });
+    expect(done.figure).toEqual({
+      url: `data:image/png;base64,${PNG}`,
+      alt: "A dot",
+      preview: false,
+    });
+    expect(done.sections).toEqual([{ kind: "text", label: "Prompt", text: "A dot" }]);
+    const bare = itemView(
+      { type: "image_generation_call", status: "completed", result: PNG },
+      "running",
+    );
+    expect(bare).toMatchObject({ expandable: false, figure: { alt: "Generated image" } });
     const partial = itemView(
       {
         type: "image_generation_call",
@@ -170,16 +185,21 @@ describe("itemView: each built-in tool", () => {
       "running",
     );
     expect(partial.title).toBe("Generating an image");
-    expect(partial.sections[0]).toMatchObject({
-      label: "Preview",
+    expect(partial.figure).toEqual({
       url: `data:image/webp;base64,${PNG}`,
+      alt: "Partial image",
+      preview: true,
     });
+    expect(partial.expandable).toBe(false);
+    const waiting = itemView({ type: "image_generation_call", status: "generating" }, "running");
+    expect(waiting).toMatchObject({ state: "running", expandable: false, figure: null });
     // Not base64: no data: URL is made of it (it could end the URL and start another).
     const bad = itemView(
       { type: "image_generation_call", status: "completed", result: 'x" onerror="alert(1)' },
       "running",
     );
     expect(bad.sections).toEqual([]);
+    expect(bad.figure).toBeNull();
     const failed = itemView(
       {
         type: "image_generation_call",
@@ -267,7 +287,18 @@ describe("itemView: each built-in tool", () => {
       { type: "mcp_approval_request", server_label: "s", name: "t", arguments: "{}" },
       "running",
     );
-    expect(approval).toMatchObject({ state: "waiting", title: "Asks to call s.t" });
+    expect(approval).toMatchObject({
+      state: "waiting",
+      label: "Approval needed",
+      title: "Wants to call s.t",
+      expandable: true,
+    });
+    const past = itemView(
+      { type: "mcp_approval_request", server_label: "s", name: "t", arguments: "{}" },
+      "error",
+    );
+    expect(past).toMatchObject({ state: "waiting", label: "Approval requested" });
+    expect(kinds(approval.sections)).toEqual(["text:Server", "text:Tool", "text:Arguments"]);
   });
   it("file search: its queries in the title, result files and snippets", () => {
     const view = itemView(

@@ -28,6 +28,14 @@ export type Section =
   | { kind: "image"; label: string; url: string; alt: string }
   | { kind: "entries"; label: string; entries: { name: string; detail: string }[] };
 
+/** An image shown under the block, open or not: a generated image is the answer itself. */
+export interface Figure {
+  url: string;
+  alt: string;
+  /** A partial image while it is generated (drawn blurred), not the result. */
+  preview: boolean;
+}
+
 export interface ItemView {
   type: string;
   title: string;
@@ -35,8 +43,9 @@ export interface ItemView {
   /** The state in words: said beside the title unless it is done, and to screen readers. */
   label: string;
   sections: Section[];
-  /** Open from the start: a generated image is the answer itself. */
-  open: boolean;
+  /** Whether the block opens: only when it has something inside (`sections`). */
+  expandable: boolean;
+  figure: Figure | null;
 }
 
 type Json = Record<string, unknown>;
@@ -156,10 +165,10 @@ interface Built {
   sections: Section[];
   failed?: boolean;
   state?: [ItemState, string];
-  open?: boolean;
+  figure?: Figure;
 }
 
-type Builder = (item: Json, running: boolean) => Built;
+type Builder = (item: Json, running: boolean, settle: Settle) => Built;
 
 function webSearch(item: Json, running: boolean): Built {
   const action = rec(item["action"]);
@@ -221,21 +230,18 @@ function codeInterpreter(item: Json, running: boolean): Built {
   return { title: running ? "Running code" : "Ran code", sections };
 }
 
+// As ChatGPT shows one: the image (or, while it is made, its partial preview) in the
+// reply, always in view; the block above it a compact line that opens on the prompt.
 function imageGeneration(item: Json, running: boolean): Built {
   const sections: Section[] = [];
   const format = item["output_format"];
   const prompt = str(item["revised_prompt"]);
   const final = base64Image(item["result"], format);
   const partial = final ? null : base64Image(item["partial_image_b64"], format);
-  if (final)
-    sections.push({ kind: "image", label: "", url: final, alt: prompt || "Generated image" });
-  else if (partial) {
-    sections.push({ kind: "image", label: "Preview", url: partial, alt: "Partial image" });
-  }
   if (prompt) sections.push({ kind: "text", label: "Prompt", text: prompt });
   const error = errorText(item["error"]);
   if (error) sections.push({ kind: "text", label: "Error", text: error, error: true });
-  return {
+  const built: Built = {
     title: running
       ? "Generating an image"
       : error
@@ -243,8 +249,10 @@ function imageGeneration(item: Json, running: boolean): Built {
         : "Generated an image",
     sections,
     failed: !!error,
-    open: true,
   };
+  if (final) built.figure = { url: final, alt: prompt || "Generated image", preview: false };
+  else if (partial) built.figure = { url: partial, alt: "Partial image", preview: true };
+  return built;
 }
 
 function qualified(item: Json): string {
@@ -287,12 +295,19 @@ function mcpListTools(item: Json, running: boolean): Built {
   };
 }
 
-function mcpApproval(item: Json): Built {
-  return {
-    title: `Asks to call ${qualified(item)}`,
-    sections: [{ kind: "text", label: "Arguments", text: pretty(item["arguments"]) }],
-    state: ["waiting", "Approval requested"],
-  };
+// The API waits for an `mcp_approval_response` in the next request; gptchat has no
+// buttons on this block: a handler asks its user (app.ask) and answers it (README).
+function mcpApproval(item: Json, _running: boolean, settle: Settle): Built {
+  const sections: Section[] = [];
+  const server = str(item["server_label"]);
+  const name = str(item["name"]);
+  if (server) sections.push({ kind: "text", label: "Server", text: server });
+  if (name) sections.push({ kind: "text", label: "Tool", text: name });
+  const args = pretty(item["arguments"]);
+  if (args) sections.push({ kind: "text", label: "Arguments", text: args });
+  // Answered or not, it is a request of the past once its reply no longer runs.
+  const label = settle === "running" ? "Approval needed" : "Approval requested";
+  return { title: `Wants to call ${qualified(item)}`, sections, state: ["waiting", label] };
 }
 
 function computerCall(item: Json, running: boolean): Built {
@@ -384,7 +399,7 @@ export function itemView(item: unknown, settle: Settle): ItemView {
   const [state, label] = stateOf(record["status"], settle, false);
   let built: Built;
   try {
-    built = builder ? builder(record, state === "running") : generic(item);
+    built = builder ? builder(record, state === "running", settle) : generic(item);
   } catch {
     built = generic(item);
   }
@@ -396,7 +411,8 @@ export function itemView(item: unknown, settle: Settle): ItemView {
     state: finalState,
     label: finalLabel,
     sections: built.sections,
-    open: built.open ?? false,
+    expandable: built.sections.length > 0,
+    figure: built.figure ?? null,
   };
 }
 

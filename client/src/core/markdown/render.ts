@@ -44,6 +44,9 @@ function codeBlock(text: string, label: string): string {
   );
 }
 
+/** The rendered text of a citation marker's link: "[n]". */
+const CITATION = /^\[(\d{1,3})\]$/;
+
 export const marked = new Marked({
   gfm: true,
   breaks: false,
@@ -63,7 +66,15 @@ export const marked = new Marked({
       if (safe === null) return `<span class="md-link-blocked">${inner}</span>`;
       // The tooltip names the real destination, whatever the link text claims.
       const t = ` title="${escapeHtml(title ? `${title} (${safe})` : safe)}"`;
-      return `<a href="${escapeHtml(safe)}"${t} target="_blank" rel="noopener noreferrer">${inner}</a>`;
+      const attrs = `href="${escapeHtml(safe)}"${t} target="_blank" rel="noopener noreferrer"`;
+      // A citation marker, "[n]" (ui/citations.ts puts them after cited spans): a small
+      // raised pill with its number, as ChatGPT shows them.
+      const cite = CITATION.exec(inner);
+      if (cite) {
+        const n = cite[1] ?? "";
+        return `<sup class="md-cite"><a class="md-cite-link" ${attrs} aria-label="Source ${n}">${n}</a></sup>`;
+      }
+      return `<a ${attrs}>${inner}</a>`;
     },
     image({ href, text }: Tokens.Image) {
       // Loading a remote image leaks the conversation to its host: unless the host is
