@@ -154,6 +154,9 @@ def test_an_action_with_the_server_store(hchat: ChatApp, hserver: str) -> None:
         )
         assert tab.named("run_started")[-1]["parent_id"] == reply_id
 
+        # The store's final write follows run_finished (RunRecorder, then Run.kept).
+        run = hchat.server.runs.get(CID, "alice")
+        assert run is not None and run.run_id == second["run_id"] and run.kept.wait(10)
         store = hchat.store
         assert store is not None
         conversation = store.get("alice", CID)
