@@ -9,6 +9,7 @@ import pytest
 
 from gptchat import ChatApp
 from tests.fake_openai import FakeOpenAI
+from tests.fake_responses import FakeResponses
 from tests.pg_server import PostgresServer, postgres_server  # noqa: F401 (a fixture)
 from tests.redis_server import redis_server  # noqa: F401 (a fixture)
 from tests.support import SocketClient, header_user, live_server
@@ -80,4 +81,14 @@ def fake_openai(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOpenAI]:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
         monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
         monkeypatch.setenv("LOCAL_MODEL_URL", fake.base_url)  # examples/local_model.py
+        yield fake
+
+
+@pytest.fixture
+def fake_responses(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeResponses]:
+    """The fake Responses API, where the examples look for OpenAI; its stateless model."""
+    with FakeResponses() as fake:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
+        monkeypatch.setenv("OPENAI_MODEL", "encrypted")
         yield fake

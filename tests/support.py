@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import runpy
 import sys
 import threading
 import time
@@ -16,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 import socketio
 from werkzeug.serving import make_server
 
+import gptchat
 from gptchat import ChatApp
 from gptchat._run_log import Messages, apply_delta_event, apply_snapshot, finished_messages
 from gptchat.protocol import PROTOCOL_VERSION
 
 if TYPE_CHECKING:
+    import pytest
     from _typeshed.wsgi import WSGIApplication
 
 
@@ -309,6 +312,17 @@ class RawSocket:
 
 
 BENCH = Path(__file__).resolve().parents[1] / "bench"
+
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+
+
+def load_example(name: str, monkeypatch: pytest.MonkeyPatch) -> ChatApp:
+    """Run ``examples/<name>.py`` on a fresh ``gptchat.app`` (examples import ``app``)."""
+    chat = ChatApp(coalesce_interval=0.0)
+    monkeypatch.setattr(gptchat, "app", chat)
+    runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="example")
+    return chat
 
 
 def load_bench(name: str) -> ModuleType:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import runpy
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-import gptchat
 from gptchat import ChatApp
 from tests.e2e.chat_page import ChatPage
 from tests.fake_openai import FakeOpenAI
+from tests.support import load_example
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 # flask_embed mounts gptchat into another Flask app; the agents in the loop wait for
@@ -32,10 +31,7 @@ def chat(
     request: pytest.FixtureRequest, fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch
 ) -> ChatApp:
     """The example's app: it does ``from gptchat import app``, so hand it a fresh one."""
-    app = ChatApp(coalesce_interval=0.0)
-    monkeypatch.setattr(gptchat, "app", app)
-    runpy.run_path(str(EXAMPLES / f"{request.param}.py"), run_name="example")
-    return app
+    return load_example(request.param, monkeypatch)
 
 
 def test_example_renders_its_reply(chat: ChatApp, chat_page: ChatPage) -> None:

@@ -5,19 +5,17 @@ nothing. (Audio: test_audio_ui.py.)"""
 from __future__ import annotations
 
 import base64
-import runpy
 from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-import gptchat
 from gptchat import ChatApp
 from tests.e2e.chat_page import ChatPage
 from tests.fake_openai import FakeOpenAI
+from tests.support import load_example
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOTES = "Shopping list\nmilk\neggs\nbread\n"
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -25,10 +23,7 @@ PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 @pytest.fixture
 def chat(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> ChatApp:
     """examples/file_attachment.py, unchanged, against the fake OpenAI server."""
-    app = ChatApp(coalesce_interval=0.0)
-    monkeypatch.setattr(gptchat, "app", app)
-    runpy.run_path(str(EXAMPLES / "file_attachment.py"), run_name="example")
-    return app
+    return load_example("file_attachment", monkeypatch)
 
 
 def file_input(chat_page: ChatPage) -> Any:

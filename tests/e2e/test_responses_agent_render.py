@@ -3,38 +3,20 @@ the call's block with its result, and the answer."""
 
 from __future__ import annotations
 
-import runpy
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 from playwright.sync_api import expect
 
-import gptchat
 from gptchat import ChatApp
 from tests.e2e.chat_page import ChatPage
 from tests.fake_responses import THOUGHT, FakeResponses
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-@pytest.fixture
-def fake_responses(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeResponses]:
-    with FakeResponses() as fake:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-        monkeypatch.setenv("OPENAI_MODEL", "encrypted")
-        yield fake
+from tests.support import load_example
 
 
 @pytest.fixture(params=["responses_agent", "responses_agent_async"])
 def chat(
     request: pytest.FixtureRequest, fake_responses: FakeResponses, monkeypatch: pytest.MonkeyPatch
 ) -> ChatApp:
-    app = ChatApp(coalesce_interval=0.0)
-    monkeypatch.setattr(gptchat, "app", app)
-    runpy.run_path(str(EXAMPLES / f"{request.param}.py"), run_name="example")
-    return app
+    return load_example(request.param, monkeypatch)
 
 
 def test_the_agent_shows_its_thinking_its_call_and_result_and_the_answer(

@@ -15,18 +15,10 @@ from werkzeug.serving import make_server
 import gptchat
 from gptchat import ChatApp
 from tests.fake_openai import THOUGHT, FakeOpenAI
-from tests.support import SocketClient, fold_messages, live_server, send
+from tests.support import SocketClient, fold_messages, live_server, load_example, send
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
-
-
-def load_example(name: str, monkeypatch: pytest.MonkeyPatch) -> ChatApp:
-    """Import an example with a fresh ``gptchat.app`` (it does ``from gptchat import app``)."""
-    chat = ChatApp(coalesce_interval=0.0)
-    monkeypatch.setattr(gptchat, "app", chat)
-    runpy.run_path(str(EXAMPLES / f"{name}.py"), run_name="example")
-    return chat
 
 
 def converse(chat: ChatApp, text: str) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:

@@ -4,19 +4,15 @@ openai client: it reads the attached file, and the model gets the file part as i
 from __future__ import annotations
 
 import base64
-import runpy
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import gptchat
 from gptchat import ChatApp
 from tests.fake_openai import FakeOpenAI
 from tests.openai_types import check_chat
-from tests.support import SocketClient, fold_messages, live_server
+from tests.support import SocketClient, fold_messages, live_server, load_example
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 NOTES = b"Shopping list\nmilk\neggs\nbread\nbutter\n"
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
@@ -27,10 +23,7 @@ def data_url(media_type: str, data: bytes) -> str:
 
 @pytest.fixture
 def example(fake_openai: FakeOpenAI, monkeypatch: pytest.MonkeyPatch) -> ChatApp:
-    chat = ChatApp(coalesce_interval=0.0)
-    monkeypatch.setattr(gptchat, "app", chat)
-    runpy.run_path(str(EXAMPLES / "file_attachment.py"), run_name="example")
-    return chat
+    return load_example("file_attachment", monkeypatch)
 
 
 def send_parts(chat: ChatApp, content: list[dict[str, Any]]) -> tuple[dict[str, Any], list[Any]]:

@@ -5,41 +5,23 @@ given back on the next turn."""
 from __future__ import annotations
 
 import json
-import runpy
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-import gptchat
 from gptchat import ChatApp
 from tests.fake_responses import FakeResponses
 from tests.openai_types import check_responses
-from tests.support import SocketClient, fold_messages, live_server, send
+from tests.support import SocketClient, fold_messages, live_server, load_example, send
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 WEATHER = json.dumps({"city": "Paris", "temperature_c": 18, "sky": "partly cloudy"})
-
-
-@pytest.fixture
-def fake_responses(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeResponses]:
-    """The fake Responses API, where the examples look for OpenAI; its stateless model."""
-    with FakeResponses() as fake:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", fake.base_url)
-        monkeypatch.setenv("OPENAI_MODEL", "encrypted")
-        yield fake
 
 
 @pytest.fixture(params=["responses_agent", "responses_agent_async"])
 def example(
     request: pytest.FixtureRequest, fake_responses: FakeResponses, monkeypatch: pytest.MonkeyPatch
 ) -> ChatApp:
-    chat = ChatApp(coalesce_interval=0.0)
-    monkeypatch.setattr(gptchat, "app", chat)
-    runpy.run_path(str(EXAMPLES / f"{request.param}.py"), run_name="example")
-    return chat
+    return load_example(request.param, monkeypatch)
 
 
 def turn(chat: ChatApp, history: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
