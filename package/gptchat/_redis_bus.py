@@ -131,6 +131,8 @@ class RedisBus:
             thread.join(2.0)
         with contextlib.suppress(redis.RedisError):
             self.client.delete(alive_key(self.proc))
+        # Its sockets too: left to the garbage collector they are closed with a warning.
+        self.client.close()
 
     def on_beat(self, beat: Beat) -> None:
         """Run ``beat(pipeline)`` at every heartbeat: refresh keys that must outlive no process."""

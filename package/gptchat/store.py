@@ -619,6 +619,22 @@ class Store:
     # -- internals ----------------------------------------------------------------
 
     def _open(self) -> None:
+        # Processes of one deployment starting at once on one new SQLite file: SQLite may
+        # refuse one of them at once ("database is locked": a lock its busy timeout cannot
+        # wait for, as when both switch the new file to WAL). What the other did stands,
+        # so opening again finds it; bounded by the busy timeout.
+        deadline = time.monotonic() + _database.SQLITE_BUSY_MS / 1000
+        while True:
+            try:
+                self._open_once()
+                return
+            except StoreError as exc:
+                locked = self._sqlite and "database is locked" in str(exc)
+                if not locked or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
+
+    def _open_once(self) -> None:
         try:
             with self._read() as conn:
                 version = _schema.current_version(conn)
